@@ -1,0 +1,133 @@
+"""Which stories a digest shows and where: near-duplicate merging, sections, caps. Pure."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor.config import EntityConfig
+from monitor.models import StoredArticle
+
+# Two reports of the same event from different outlets share most content words of title + lead;
+# two different stories about the same actor share the actor's name and little else.
+DUPLICATE_JACCARD = 0.5
+LEAD_CHARS = 200
+_WORD = re.compile(r"\w+")
+_STOPWORDS = frozenset((
+    "il", "lo", "la", "i", "gli", "le", "un", "uno", "una", "di", "del", "dello", "della", "dei",
+    "degli", "delle", "a", "al", "allo", "alla", "ai", "agli", "alle", "da", "dal", "dalla", "dai",
+    "in", "nel", "nella", "nei", "nelle", "con", "su", "sul", "sulla", "sui", "per", "tra", "fra",
+    "e", "ed", "o", "che", "non", "si", "ha", "ho", "è", "sono", "come", "anche", "più", "ma",
+    "se", "the", "an", "of", "to", "on", "for", "and", "or", "is", "are", "was", "with", "at",
+    "by", "from", "it", "its", "as", "that", "this", "be", "has", "have",
+))
+
+
+@dataclass
+class Story:
+    """One event: the primary article and the other outlets that reported it."""
+
+    primary: StoredArticle
+    members: list[StoredArticle] = field(default_factory=list)
+
+    @property
+    def when(self) -> datetime:
+        return self.primary.published or self.primary.first_seen
+
+    def actors(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for article in [self.primary, *self.members]:
+            for m in article.mentions:
+                seen.setdefault(m.entity, None)
+        return list(seen)
+
+    def salience(self, entity: str) -> float:
+        return max((a.salience.get(entity, 0.0) for a in [self.primary, *self.members]), default=0.0)
+
+    def outlets(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for article in [self.primary, *self.members]:
+            for outlet in article.outlets:
+                seen.setdefault(outlet, None)
+        return list(seen)
+
+    @property
+    def alerted(self) -> bool:
+        return any(a.alerted for a in [self.primary, *self.members])
+
+
+def tokens(article: StoredArticle) -> frozenset[str]:
+    """Content words of the title and the lead, accent- and case-folded."""
+    text = f"{article.title} {article.text[:LEAD_CHARS]}"
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return frozenset(w for w in _WORD.findall(folded) if w not in _STOPWORDS and len(w) > 1)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def merge_duplicates(articles: Sequence[StoredArticle]) -> list[Story]:
+    """Group articles reporting the same event; the earliest seen becomes the primary."""
+    ordered = sorted(articles, key=lambda a: (a.first_seen, a.id))
+    stories: list[Story] = []
+    keys: list[tuple[frozenset[str], set[str]]] = []  # per story: tokens of primary, urls
+    for article in ordered:
+        words = tokens(article)
+        for story, (story_words, urls) in zip(stories, keys, strict=True):
+            if (article.url and article.url in urls) or jaccard(words, story_words) >= DUPLICATE_JACCARD:
+                story.members.append(article)
+                if article.url:
+                    urls.add(article.url)
+                break
+        else:
+            stories.append(Story(article))
+            keys.append((words, {article.url} if article.url else set()))
+    return stories
+
+
+@dataclass
+class Section:
+    entity: EntityConfig
+    stories: list[Story]
+    total: int  # stories assigned to this section before caps
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.stories)
+
+
+def arrange(stories: Sequence[Story], entities: Sequence[EntityConfig], actors: Sequence[str],
+            max_per_section: int, max_stories: int) -> tuple[list[Section], list[Story]]:
+    """Sections in entity-file order; each story once, under its most salient selected actor.
+
+    Returns the capped sections and every story that belongs in the digest (for the summary).
+    """
+    selected = [e for e in entities if not actors or e.id in actors]
+    order = {e.id: i for i, e in enumerate(selected)}
+    buckets: dict[str, list[Story]] = {e.id: [] for e in selected}
+    included: list[Story] = []
+    for story in stories:
+        mine = [a for a in story.actors() if a in order]
+        if not mine:
+            continue
+        # Most salient first; ties go to the actor listed first in the entity file.
+        home = min(mine, key=lambda a: (-story.salience(a), order[a]))
+        buckets[home].append(story)
+        included.append(story)
+    sections: list[Section] = []
+    budget = max_stories
+    for entity in selected:
+        bucket = buckets[entity.id]
+        if not bucket:
+            continue
+        # The most salient stories survive the caps; among equals, the newest first.
+        bucket.sort(key=lambda s: (-s.salience(entity.id), -s.when.timestamp()))
+        shown = bucket[: min(max_per_section, budget)]
+        budget -= len(shown)
+        sections.append(Section(entity, shown, len(bucket)))
+    return sections, included

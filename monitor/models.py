@@ -1,0 +1,132 @@
+"""The vocabulary that crosses stage boundaries: plain frozen dataclasses, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+ClaimKind = Literal["quote", "reported", "statement"]
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one HTTP poll of a feed returned.
+
+    `status` is the final status after redirects (304 means "not modified", body empty).
+    `permanent_url` is set when a 301/308 moved the feed: the caller persists it.
+    `retry_after` is in seconds when the server sent a usable Retry-After.
+    `max_age` is the freshness the server asked for (Cache-Control max-age or Expires), seconds.
+    """
+
+    url: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_url: str | None = None
+    retry_after: float | None = None
+    max_age: float | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One feed entry, normalised: plain text, aware UTC datetime, stable identity key."""
+
+    key: str
+    title: str
+    text: str
+    url: str | None = None
+    guid: str | None = None
+    published: datetime | None = None
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed document turned into entries; `problem` describes a tolerated defect (bozo)."""
+
+    title: str | None
+    entries: tuple[Entry, ...]
+    ttl_minutes: int | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A tracked actor named in an article; offsets index the body text (or title if in_title)."""
+
+    entity: str
+    text: str
+    start: int
+    end: int
+    in_title: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who said or did what. `speaker` is a tracked id, or a name/description as written."""
+
+    kind: ClaimKind
+    speaker: str | None
+    text: str
+    start: int
+    end: int
+    sentence: str
+    score: float
+    unconfirmed: bool = False
+    subject: str | None = None  # tracked id the claim is about (statements), if any
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the NLP stage found in one article."""
+
+    entities: tuple[str, ...]
+    mentions: tuple[Mention, ...]
+    claims: tuple[Claim, ...]
+    salience: dict[str, float] = field(default_factory=dict)
+    key_claims: tuple[Claim, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as the digest sees it, read back from the store."""
+
+    id: int
+    url: str | None
+    title: str
+    text: str
+    published: datetime | None
+    first_seen: datetime
+    outlets: tuple[str, ...]
+    mentions: tuple[Mention, ...]
+    key_claims: tuple[Claim, ...]
+    salience: dict[str, float]
+    alerted: bool = False
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """A feed's health as `monitor status` and the digest show it."""
+
+    url: str
+    name: str
+    consecutive_failures: int
+    last_success: datetime | None
+    last_error: str | None
+    failing_since: datetime | None
+    next_check: datetime | None
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A rendered message ready for the outbox: exact bytes and envelope."""
+
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    subject: str

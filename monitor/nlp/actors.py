@@ -1,0 +1,135 @@
+"""Resolve alias occurrences into mentions of tracked actors, one sense per article.
+
+A surname or first name alone is ambiguous: `Musk` may be Kimbal, `Sam` may be Bankman-Fried.
+Each short alias is decided by the closest preceding "introduction" of a person who carries that
+name (the tracked full name, or another full name); with none before it, by the first one after.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitor.nlp.aliases import AliasInfo, AliasTable, PersonNames
+from monitor.nlp.lexicon import FUNCTION_WORDS
+
+_NAME = r"[A-ZÀ-Ý][a-zà-ÿA-Z]+(?:-[A-ZÀ-Ý][a-zà-ÿA-Z]+)*"
+_PREV_NAME = re.compile(rf"(?<![\w'’])({_NAME})[ \u00a0]$")
+_NEXT_NAME = re.compile(rf"^[ \u00a0]({_NAME})(?![\w'’])")
+
+
+@dataclass(frozen=True)
+class Found:
+    entity: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Other:
+    """Someone else who shares a tracked first name or surname (Kimbal Musk, Sam Bankman-Fried)."""
+
+    first: str
+    last: str
+    start: int
+
+
+def _name_like(word: str, table: AliasTable) -> bool:
+    """A capitalised word that can be a given name or surname, not "Secondo" or "CEO"."""
+    if word.isupper() or word.lower() in FUNCTION_WORDS:
+        return False
+    return not any(word == info.text for info in table.infos)
+
+
+def _other_person(text: str, info: AliasInfo, start: int, end: int, table: AliasTable,
+                  names: PersonNames) -> _Other | None:
+    """The other person this first name or surname belongs to, if a name is glued to it."""
+    if info.kind == "surname":
+        m = _PREV_NAME.search(text, max(0, start - 40), start)
+        if m and m.group(1) != names.first and _name_like(m.group(1), table):
+            return _Other(m.group(1), info.text, m.start(1))
+    elif info.kind == "first":
+        m = _NEXT_NAME.match(text[end:end + 40])
+        if m and m.group(1) != names.last and _name_like(m.group(1), table):
+            return _Other(info.text, m.group(1), start)
+    return None
+
+
+def _decide(pos: int, events: list[tuple[int, bool]]) -> bool:
+    """True when the person introduced closest before `pos` (else first after) is the tracked one."""
+    before = [e for e in events if e[0] < pos]
+    if before:
+        return max(before)[1]
+    return min(events)[1] if events else False
+
+
+def _ambiguous(kind: str) -> bool:
+    return kind in ("surname", "first")
+
+
+def resolve(text: str, table: AliasTable) -> list[Found]:
+    """Mentions of tracked entities in `text` (a whole article), in text order."""
+    excluded = table.excluded_spans(text)
+    others: list[_Other] = []
+    for s, e in excluded:
+        words = text[s:e].split()
+        others.append(_Other(words[0], words[-1], s))
+    candidates: list[tuple[AliasInfo, int, int]] = []
+    for info, s, e in table.find(text):
+        if any(s < xe and xs < e for xs, xe in excluded):
+            continue
+        if not info.case_sensitive and _acronym_clash(info.text, text[s:e]):
+            continue
+        names = table.persons.get(info.entity)
+        other = _other_person(text, info, s, e, table, names) if names else None
+        if other is not None:
+            others.append(other)
+            continue
+        candidates.append((info, s, e))
+    return _keep_unambiguous(text, candidates, others, table)
+
+
+def _acronym_clash(alias: str, surface: str) -> bool:
+    """`XAI` (explainable AI) is not `xAI`: an all-capitals form of a mixed-case alias."""
+    return surface.isupper() and not alias.isupper() and len(surface.replace(".", "")) <= 4
+
+
+def _keep_unambiguous(text: str, candidates: list[tuple[AliasInfo, int, int]], others: list[_Other],
+                      table: AliasTable) -> list[Found]:
+    full = [(s, info.entity) for info, s, _ in candidates if not _ambiguous(info.kind)]
+    kept: list[Found] = []
+    surname_kept: list[tuple[int, str]] = []
+    for info, s, e in candidates:
+        names = table.persons.get(info.entity)
+        if info.kind == "surname" and names:
+            events = [(p, True) for p, ent in full if ent == info.entity]
+            events += [(o.start, False) for o in others if o.last == names.last]
+            if not any(not t for _, t in events) or _decide(s, events):
+                kept.append(Found(info.entity, s, e))
+                surname_kept.append((s, info.entity))
+        elif info.kind != "first":
+            kept.append(Found(info.entity, s, e))
+    for info, s, e in candidates:
+        names = table.persons.get(info.entity)
+        if info.kind != "first" or names is None:
+            continue
+        tracked = [p for p, ent in full + surname_kept if ent == info.entity]
+        if not any(ent == info.entity for _, ent in full):
+            continue  # a first name alone needs the full name somewhere in the article
+        events = [(p, True) for p in tracked] + _other_events(text, others, names.first)
+        if _decide(s, events):
+            kept.append(Found(info.entity, s, e))
+    kept.sort(key=lambda f: f.start)
+    return kept
+
+
+def _other_events(text: str, others: list[_Other], first: str) -> list[tuple[int, bool]]:
+    """Where another person with this first name is named: full name, then surname alone."""
+    events: list[tuple[int, bool]] = []
+    for o in others:
+        if o.first != first:
+            continue
+        events.append((o.start, False))
+        for m in re.finditer(rf"(?<![\w]){re.escape(o.last)}(?![\w])", text):
+            events.append((m.start(), False))
+    return events

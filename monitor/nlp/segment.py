@@ -1,0 +1,69 @@
+"""Quote-aware sentence segmentation, paragraph by paragraph.
+
+The stock sentencizer breaks after `dott.`, glues an opening « to the previous sentence and splits
+inside quotations. Here a sentence ends at . ! ? … (or after a closing mark that follows one) only
+outside quotations, when the next word starts a sentence, and not after an abbreviation or an
+initial ("George R. Martin"); "su X. Poi" still ends, since "su" is not a name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.nlp.lexicon import ABBREVIATIONS
+from monitor.nlp.quotemarks import Quote
+
+_END = re.compile(r"[.!?…]+[»”’\"')\]]*")
+_WORD_BEFORE = re.compile(r"([\w.]+)\.$")
+_NEXT_START = re.compile(r"\s+[«“‘\"'(\-–—]*[\w«“‘\"]")
+_LOWER_NEXT = re.compile(r"\s+[a-zà-ÿ]")
+
+
+def _inside(pos: int, quotes: list[Quote]) -> bool:
+    return any(q.depth == 0 and q.start <= pos < q.end for q in quotes)
+
+
+def _abbreviation(text: str, end_dot: int, para_start: int) -> bool:
+    """True when the full stop ending at `end_dot` closes an abbreviation or an initial."""
+    m = _WORD_BEFORE.search(text, para_start, end_dot + 1)
+    if not m:
+        return False
+    word = m.group(1)
+    if word.lower() in ABBREVIATIONS or word.lower().rstrip(".") in ABBREVIATIONS:
+        return True
+    if len(word) == 1 and word.isupper():
+        # An initial only between capitalised words: "George R. Martin", not "su X. Il".
+        prev = text[para_start:m.start()].split()
+        return bool(prev) and prev[-1][:1].isupper() and prev[-1][-1:].isalpha()
+    return "." in word and len(word) <= 6  # "S.p.A.", "U.S."
+
+
+def sentence_spans(text: str, quotes: list[Quote]) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, whitespace trimmed, never crossing a line break."""
+    spans: list[tuple[int, int]] = []
+    for para in re.finditer(r"[^\n]+", text):
+        start = para.start()
+        for m in _END.finditer(text, para.start(), para.end()):
+            end = m.end()
+            rest = text[end:para.end()]
+            if not rest.strip() or _inside(m.start(), quotes) and _inside(end - 1, quotes):
+                continue
+            if not _NEXT_START.match(rest) or _LOWER_NEXT.match(rest):
+                continue
+            if m.group().startswith(".") and len(m.group()) == 1 and _abbreviation(text, m.start(), start):
+                continue
+            if _inside(end, quotes):
+                continue
+            spans.append(_trim(text, start, end))
+            start = end
+        if text[start:para.end()].strip():
+            spans.append(_trim(text, start, para.end()))
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

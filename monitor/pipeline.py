@@ -1,0 +1,250 @@
+"""The orchestrator: the only module that knows the order of the stages.
+
+poll_feed: fetch → parse → store entries → analyse → store results → alerts.
+run_digest: select stories → render → outbox (with marks, one transaction).
+flush_outbox: send due messages, sort failures into retry, dead letter or stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import logging
+import random
+import ssl
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from monitor import store_articles as articles
+from monitor import store_feeds as feeds
+from monitor import store_outbox as outbox
+from monitor.alerts import alert_recipients, quiet_until
+from monitor.config import Config, DigestConfig, FeedConfig
+from monitor.digest import RenderContext, make_message_id, render_alert, render_digest
+from monitor.errors import (
+    FeedGoneError,
+    FetchError,
+    NotAFeedError,
+    SmtpAuthError,
+    SmtpPermanentError,
+    SmtpTemporaryError,
+)
+from monitor.fetch import Fetcher
+from monitor.mail import send_raw
+from monitor.models import OutgoingMessage
+from monitor.nlp import Analyzer
+from monitor.outbox_policy import next_attempt
+from monitor.parse import parse_feed
+from monitor.politeness import next_check
+from monitor.store import Store
+
+log = logging.getLogger("monitor")
+DIGEST_LOOKBACK = timedelta(days=7)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything one running monitor shares; `config` and `analyzer` change on reload."""
+
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    analyzer: Analyzer
+    clock: Callable[[], datetime] = utc_now
+    rng: random.Random = field(default_factory=random.Random)
+    tls_context: ssl.SSLContext | None = None
+    demo: bool = False
+    sending_paused: str | None = None
+    nlp_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "nlp"))
+
+    def feed_config(self, config_url: str) -> FeedConfig | None:
+        return next((f for f in self.config.feeds if f.url == config_url), None)
+
+    def render_context(self) -> RenderContext:
+        domain = self.config.smtp.sender.rpartition("@")[2] or "localhost"
+        return RenderContext(language=self.config.language, timezone=self.config.timezone,
+                             templates_dir=self.config.templates_dir, sender=self.config.smtp.sender,
+                             list_id=f"monitor.{domain}", demo=self.demo)
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    feed: str
+    status: str  # "new", "not-modified", "failed", "gone"
+    new_articles: int = 0
+    error: str | None = None
+
+
+async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
+    """Poll every feed whose stored next-check time has come (every enabled feed if forced).
+
+    Feeds run concurrently (the fetcher limits per host and overall); one failure never stops
+    the rest.
+    """
+    due = feeds.due_feeds(rt.store, rt.clock())
+    if force:
+        due = [f for f in feeds.active_feeds(rt.store) if f.disabled_reason is None]
+    return list(await asyncio.gather(*(poll_feed(rt, f) for f in due)))
+
+
+async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
+    cfg = rt.feed_config(feed.config_url)
+    interval = (cfg.interval_minutes if cfg and cfg.interval_minutes else rt.config.polling.interval_minutes)
+    try:
+        result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
+        parsed = None
+        if result.status != 304:
+            parsed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url, rt.clock())
+    except FeedGoneError as exc:
+        _failed(rt, feed, interval, f"{exc} (disabled; re-enable by editing the config)", None, True)
+        log.error("feed %s is gone (410): disabled", feed.url)
+        return PollOutcome(feed.url, "gone", error=str(exc))
+    except (FetchError, NotAFeedError) as exc:
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        _failed(rt, feed, interval, str(exc), retry_after, False)
+        log.warning("feed %s failed (%d in a row): %s", feed.url, feed.consecutive_failures + 1, exc)
+        return PollOutcome(feed.url, "failed", error=str(exc))
+    now = rt.clock()
+    new_ids: list[int] = []
+    if parsed is not None:
+        new_ids = articles.upsert_entries(rt.store, feed.id, parsed.entries, now=now,
+                                          first_poll=feed.first_polled is None,
+                                          backfill_hours=rt.config.polling.backfill_hours)
+    # Validators are stored only after the entries: a crash in between re-fetches, never loses.
+    when = next_check(now, interval_minutes=interval, result=result,
+                      ttl_minutes=parsed.ttl_minutes if parsed else None, failures=0, retry_after=None,
+                      rng=rt.rng, jitter=rt.config.polling.jitter)
+    feeds.record_success(rt.store, feed.id, now=now, next_check=when, etag=result.etag,
+                         last_modified=result.last_modified, new_url=result.permanent_url)
+    await analyze_articles(rt, new_ids)
+    status = "not-modified" if parsed is None else "new"
+    log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids))
+    return PollOutcome(feed.url, status, len(new_ids))
+
+
+def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str,
+            retry_after: float | None, disable: bool) -> None:
+    now = rt.clock()
+    when = next_check(now, interval_minutes=interval, result=None, ttl_minutes=None,
+                      failures=feed.consecutive_failures + 1, retry_after=retry_after, rng=rt.rng,
+                      jitter=rt.config.polling.jitter)
+    feeds.record_failure(rt.store, feed.id, now=now, next_check=when, error=error, disable=disable)
+
+
+async def analyze_articles(rt: Runtime, article_ids: list[int]) -> None:
+    loop = asyncio.get_running_loop()
+    for article_id in article_ids:
+        title, text = articles.article_text(rt.store, article_id)
+        analysis = await loop.run_in_executor(rt.nlp_pool, rt.analyzer.analyze, title, text)
+        newly = articles.save_analysis(rt.store, article_id, analysis)
+        relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
+        for entity in rt.config.entities:
+            if entity.alert and entity.id in newly and entity.id in relevant:
+                queue_alert(rt, article_id, entity.id)
+
+
+def queue_alert(rt: Runtime, article_id: int, entity_id: str) -> None:
+    """An urgent actor appeared: one single-story alert, capped per hour, held in quiet hours."""
+    now = rt.clock()
+    entity = next(e for e in rt.config.entities if e.id == entity_id)
+    recipients = alert_recipients(rt.config, entity_id)
+    if not recipients or outbox.already_alerted(rt.store, article_id, entity_id):
+        return
+    if outbox.alerts_since(rt.store, now - timedelta(hours=1)) >= rt.config.alerts.max_per_hour:
+        log.warning("alert for %s on article %d skipped: hourly cap reached", entity_id, article_id)
+        return
+    story = articles.load_story(rt.store, article_id)
+    message = render_alert(rt.render_context(), entity, story, recipients, now,
+                           make_message_id(rt.render_context().list_id))
+    outbox.enqueue(rt.store, message, kind="alert", now=now, article_ids=[article_id],
+                   alert_entity=entity_id, not_before=quiet_until(rt.config.alerts, now, rt.config.timezone))
+
+
+def digest_due(rt: Runtime, digest: DigestConfig) -> bool:
+    """Due when the schedule has fired since the last run (or it never ran)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    last = outbox.last_digest_run(rt.store, digest.name)
+    if last is None:
+        return True
+    trigger = CronTrigger.from_crontab(digest.schedule, timezone=rt.config.timezone)
+    fire = trigger.get_next_fire_time(None, last.astimezone(rt.config.timezone) + timedelta(seconds=1))
+    return fire is not None and fire <= rt.clock()
+
+
+def _render(rt: Runtime, digest: DigestConfig, force: bool = False) -> tuple[list[int], OutgoingMessage | None]:
+    now = rt.clock()
+    stories = articles.stories_for_digest(rt.store, digest.name, digest.actors,
+                                          rt.config.nlp.relevance_threshold, now - DIGEST_LOOKBACK)
+    health = feeds.failing_feeds(rt.store, now, rt.config.health_after_hours)
+    if force:
+        digest = replace(digest, send_empty=True)
+    message = render_digest(rt.render_context(), digest, rt.config.entities, stories, health, now,
+                            make_message_id(rt.render_context().list_id))
+    return [s.id for s in stories], message
+
+
+def preview_digest(rt: Runtime, digest: DigestConfig) -> str:
+    """The HTML part of what would be sent now; nothing is queued or marked."""
+    _, message = _render(rt, digest, force=True)
+    assert message is not None
+    parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
+    body = parsed.get_body(("html",)) if isinstance(parsed, EmailMessage) else None
+    return str(body.get_content()) if body is not None else ""
+
+
+def run_digest(rt: Runtime, digest: DigestConfig) -> int | None:
+    """Render the digest and queue it with its article marks; returns the outbox id, if any."""
+    now = rt.clock()
+    story_ids, message = _render(rt, digest)
+    if message is None:
+        outbox.record_digest_run(rt.store, digest.name, now)
+        log.info("digest %s: nothing new, not sent", digest.name)
+        return None
+    outbox_id = outbox.enqueue(rt.store, message, kind="digest", digest=digest.name, now=now,
+                               article_ids=story_ids)
+    log.info("digest %s: %d stories queued as %s", digest.name, len(story_ids), message.message_id)
+    return outbox_id
+
+
+async def flush_outbox(rt: Runtime) -> int:
+    """Send every due message; returns how many were accepted by the server."""
+    if rt.sending_paused:
+        return 0
+    sent = 0
+    password = rt.config.smtp.password()
+    for row in outbox.due_messages(rt.store, rt.clock()):
+        try:
+            report = await send_raw(rt.config.smtp, password, row.sender, row.recipients, row.raw,
+                                    tls_context=rt.tls_context)
+        except SmtpAuthError as exc:
+            rt.sending_paused = str(exc)
+            log.critical("SMTP authentication failed, sending stopped until reload: %s", exc)
+            return sent
+        except SmtpPermanentError as exc:
+            outbox.mark_dead(rt.store, row.id, rt.clock(), str(exc))
+            log.error("message %s refused permanently: %s", row.message_id, exc)
+            continue
+        except SmtpTemporaryError as exc:
+            now = rt.clock()
+            when = next_attempt(row.attempts + 1, row.first_attempt or now, now)
+            if when is None:
+                outbox.mark_dead(rt.store, row.id, now, f"gave up after 2 days: {exc}")
+                log.error("message %s given up after 2 days: %s", row.message_id, exc)
+            else:
+                outbox.mark_retry(rt.store, row.id, now, when, str(exc))
+                log.warning("message %s will be retried at %s: %s", row.message_id, when.isoformat(), exc)
+            continue
+        outbox.mark_sent(rt.store, row.id, rt.clock(), report.refused)
+        for rcpt, reason in report.refused.items():
+            log.error("message %s: recipient %s refused: %s", row.message_id, rcpt, reason)
+        sent += 1
+    return sent

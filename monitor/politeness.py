@@ -1,0 +1,82 @@
+"""When to poll a feed next. Pure functions: the caller passes `now`, and a seeded RNG for jitter."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from monitor.models import FetchResult
+
+FLOOR_MINUTES = 5.0  # never poll a feed more often than this, whatever the config or server says
+CAP_SECONDS = 24 * 3600.0  # never wait longer than this: a failing feed is retried at least daily
+MAX_BACKOFF_EXPONENT = 16  # 2**16 intervals is far beyond the cap; avoids float overflow
+
+
+def next_check(
+    now: datetime,
+    *,
+    interval_minutes: float,
+    result: FetchResult | None,
+    ttl_minutes: int | None,
+    failures: int,
+    retry_after: float | None,
+    rng: random.Random,
+    jitter: float = 0.1,
+) -> datetime:
+    """The time of the next poll.
+
+    Success (`failures == 0`): the configured interval (at least the 5-minute floor), stretched
+    but never shortened by the feed's RSS <ttl> and the server's max-age/Expires, the stretch
+    capped at 24 h; then ± `jitter` so feeds configured alike do not poll in lock-step.
+
+    Failure (`failures >= 1`): the server's Retry-After when given (but never sooner than the
+    normal interval: a short Retry-After is not an invitation to poll faster), else exponential
+    backoff from the interval (interval × 2^(failures-1)); both capped at 24 h. A feed is never
+    abandoned: even after many failures it is retried daily. Jitter only lengthens a
+    Retry-After wait, so we never come back before the server asked.
+    """
+    base = max(float(interval_minutes), FLOOR_MINUTES) * 60.0
+    if failures <= 0:
+        stretch = 0.0
+        if ttl_minutes is not None and ttl_minutes > 0:
+            stretch = ttl_minutes * 60.0
+        if result is not None and result.max_age is not None and result.max_age > 0:
+            stretch = max(stretch, result.max_age)
+        delay = max(base, min(stretch, CAP_SECONDS))
+        delay *= 1.0 + rng.uniform(-jitter, jitter)
+    elif retry_after is not None and retry_after >= 0:
+        delay = min(max(retry_after, base), CAP_SECONDS)
+        delay *= 1.0 + rng.uniform(0.0, jitter)
+    else:
+        exponent = min(failures - 1, MAX_BACKOFF_EXPONENT)
+        delay = min(base * 2.0**exponent, CAP_SECONDS)
+        delay *= 1.0 + rng.uniform(-jitter, jitter)
+    # Jitter may shave a little off, but never below the politeness floor.
+    delay = max(delay, FLOOR_MINUTES * 60.0)
+    return now + timedelta(seconds=delay)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from `now`: either delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+
+    A date in the past gives 0. Anything unparseable gives None (the caller falls back to backoff).
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT; "-0000" parses as naive
+        when = when.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)

@@ -1,0 +1,114 @@
+"""Versioned schema: MIGRATIONS[n] takes the database from user_version n to n + 1. Append only."""
+
+from __future__ import annotations
+
+_V1 = """
+CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY,
+    config_url TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    name TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    etag TEXT,
+    last_modified TEXT,
+    next_check_at REAL,
+    first_polled_at REAL,
+    last_polled_at REAL,
+    last_success_at REAL,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    failing_since REAL,
+    last_error TEXT,
+    disabled_reason TEXT
+);
+CREATE TABLE articles (
+    id INTEGER PRIMARY KEY,
+    guid_key TEXT UNIQUE,
+    url_key TEXT UNIQUE,
+    fp_key TEXT,
+    url TEXT,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    published_at REAL,
+    first_seen_at REAL NOT NULL,
+    updated_at REAL,
+    content_hash TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    entities TEXT NOT NULL DEFAULT '[]',
+    salience TEXT NOT NULL DEFAULT '{}',
+    alerted_entities TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX articles_status ON articles(status, first_seen_at);
+CREATE INDEX articles_fp ON articles(fp_key);
+CREATE TABLE article_sources (
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    link TEXT,
+    seen_at REAL NOT NULL,
+    PRIMARY KEY (article_id, feed_id)
+);
+CREATE TABLE mentions (
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    surface TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    in_title INTEGER NOT NULL
+);
+CREATE INDEX mentions_article ON mentions(article_id);
+CREATE TABLE claims (
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    rank INTEGER,
+    kind TEXT NOT NULL,
+    speaker TEXT,
+    subject TEXT,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    sentence TEXT NOT NULL,
+    score REAL NOT NULL,
+    unconfirmed INTEGER NOT NULL
+);
+CREATE INDEX claims_article ON claims(article_id);
+CREATE TABLE tombstones (
+    key TEXT PRIMARY KEY,
+    pruned_at REAL NOT NULL
+);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    digest TEXT,
+    sender TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at REAL,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    sent_at REAL,
+    refused TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+CREATE TABLE digest_marks (
+    digest TEXT NOT NULL,
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    outbox_id INTEGER REFERENCES outbox(id),
+    PRIMARY KEY (digest, article_id)
+);
+CREATE TABLE digest_runs (
+    digest TEXT PRIMARY KEY,
+    last_run_at REAL NOT NULL
+);
+CREATE TABLE alerts (
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    outbox_id INTEGER REFERENCES outbox(id),
+    created_at REAL NOT NULL,
+    PRIMARY KEY (article_id, entity)
+)
+"""
+
+MIGRATIONS: list[str] = [_V1]

@@ -1,0 +1,145 @@
+"""The SQLite store on real files: identity, backfill, updates, tombstones, outbox atomicity."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor import store_articles as articles
+from monitor import store_feeds as feeds
+from monitor import store_outbox as outbox
+from monitor.config import FeedConfig
+from monitor.errors import StateError
+from monitor.models import Analysis, Entry, Mention, OutgoingMessage
+from monitor.schema import MIGRATIONS
+from monitor.store import Store
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "state" / "monitor.sqlite3")
+    feeds.sync_feeds(s, [FeedConfig("https://a.example/feed", "A"), FeedConfig("https://b.example/feed", "B")])
+    return s
+
+
+def entry(key: str, url: str | None = None, title: str = "Titolo", text: str = "Testo",
+          published: datetime | None = NOW, digest: str = "h1") -> Entry:
+    return Entry(key=key, title=title, text=text, url=url, published=published, content_hash=digest)
+
+
+def ids(store: Store) -> dict[str, int]:
+    return {f.name: f.id for f in feeds.active_feeds(store)}
+
+
+def test_schema_is_versioned_and_wal(store: Store) -> None:
+    assert store.schema_version() == len(MIGRATIONS)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopening_keeps_feed_state(store: Store, tmp_path: Path) -> None:
+    fid = ids(store)["A"]
+    feeds.record_success(store, fid, now=NOW, next_check=NOW + timedelta(minutes=15),
+                         etag='W/"abc"', last_modified="Wed, 25 Nov 2026 08:00:00 GMT", new_url=None)
+    store.close()
+    again = Store(tmp_path / "state" / "monitor.sqlite3")
+    state = next(f for f in feeds.active_feeds(again) if f.id == fid)
+    assert state.etag == 'W/"abc"' and state.last_modified == "Wed, 25 Nov 2026 08:00:00 GMT"
+    assert state.next_check == NOW + timedelta(minutes=15)
+    assert feeds.due_feeds(again, NOW) and all(f.id != fid for f in feeds.due_feeds(again, NOW))
+
+
+def test_first_poll_backfills_only_recent_entries(store: Store) -> None:
+    old = entry("guid:old", published=NOW - timedelta(days=3))
+    new = entry("guid:new", published=NOW - timedelta(hours=2))
+    undated = entry("guid:undated", published=None)
+    todo = articles.upsert_entries(store, ids(store)["A"], [old, new, undated], now=NOW,
+                                   first_poll=True, backfill_hours=24)
+    assert len(todo) == 1
+    assert articles.article_text(store, todo[0])[0] == "Titolo"
+    # The old ones are recorded: a later poll does not bring them back as new.
+    assert articles.upsert_entries(store, ids(store)["A"], [old, undated], now=NOW, first_poll=False,
+                                   backfill_hours=24) == []
+
+
+def test_changed_guid_with_same_url_is_the_same_article(store: Store) -> None:
+    fid = ids(store)["A"]
+    first = articles.upsert_entries(store, fid, [entry("guid:1", url="https://a.example/x")], now=NOW,
+                                    first_poll=False, backfill_hours=24)
+    again = articles.upsert_entries(store, fid, [entry("guid:2", url="https://a.example/x")], now=NOW,
+                                    first_poll=False, backfill_hours=24)
+    assert len(first) == 1 and again == []
+    assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1
+
+
+def test_same_article_in_two_feeds_is_stored_once_with_both_sources(store: Store) -> None:
+    e = entry("url:https://news.example/x", url="https://news.example/x")
+    articles.upsert_entries(store, ids(store)["A"], [e], now=NOW, first_poll=False, backfill_hours=24)
+    articles.upsert_entries(store, ids(store)["B"], [e], now=NOW, first_poll=False, backfill_hours=24)
+    (article_id,) = [r[0] for r in store.db.execute("SELECT id FROM articles")]
+    assert articles.load_story(store, article_id).outlets == ("A", "B")
+
+
+def test_updated_text_is_analysed_again_and_only_new_actors_count(store: Store) -> None:
+    fid = ids(store)["A"]
+    (aid,) = articles.upsert_entries(store, fid, [entry("guid:u")], now=NOW, first_poll=False,
+                                     backfill_hours=24)
+    musk = Mention("elon_musk", "Musk", 0, 4)
+    assert articles.save_analysis(store, aid, Analysis(("elon_musk",), (musk,), ())) == {"elon_musk"}
+    assert articles.upsert_entries(store, fid, [entry("guid:u")], now=NOW, first_poll=False,
+                                   backfill_hours=24) == []
+    assert articles.upsert_entries(store, fid, [entry("guid:u", digest="h2", text="Testo nuovo")], now=NOW,
+                                   first_poll=False, backfill_hours=24) == [aid]
+    both = Analysis(("elon_musk", "openai"), (musk, Mention("openai", "OpenAI", 5, 11)), ())
+    assert articles.save_analysis(store, aid, both) == {"openai"}
+
+
+def test_pruned_articles_never_return(store: Store) -> None:
+    fid = ids(store)["A"]
+    e = entry("guid:p", url="https://a.example/p")
+    articles.upsert_entries(store, fid, [e], now=NOW, first_poll=False, backfill_hours=24)
+    assert articles.prune(store, now=NOW, older_than=NOW + timedelta(seconds=1)) == 1
+    assert articles.upsert_entries(store, fid, [e], now=NOW, first_poll=False, backfill_hours=24) == []
+
+
+def message(mid: str = "<1@x>") -> OutgoingMessage:
+    return OutgoingMessage(message_id=mid, sender="m@x", recipients=("a@x",), raw=b"raw bytes\r\n",
+                           subject="s")
+
+
+def test_outbox_row_and_marks_commit_together(store: Store) -> None:
+    fid = ids(store)["A"]
+    (aid,) = articles.upsert_entries(store, fid, [entry("guid:o")], now=NOW, first_poll=False,
+                                     backfill_hours=24)
+    articles.save_analysis(store, aid, Analysis(("openai",), (), (), {"openai": 3.0}))
+    assert [s.id for s in articles.stories_for_digest(store, "d", (), 1.0, NOW - timedelta(days=1))] == [aid]
+    with pytest.raises(sqlite3.IntegrityError):  # the same Message-ID twice: nothing written
+        outbox.enqueue(store, message(), kind="digest", digest="d", article_ids=[aid], now=NOW)
+        outbox.enqueue(store, message(), kind="digest", digest="other", article_ids=[aid], now=NOW)
+    assert articles.stories_for_digest(store, "d", (), 1.0, NOW - timedelta(days=1)) == []
+    assert [s.id for s in articles.stories_for_digest(store, "other", (), 1.0, NOW - timedelta(days=1))] == [aid]
+    (row,) = outbox.due_messages(store, NOW)
+    assert row.raw == b"raw bytes\r\n" and row.message_id == "<1@x>"
+    outbox.mark_sent(store, row.id, NOW, {})
+    assert outbox.due_messages(store, NOW) == []
+
+
+def test_corrupt_database_says_how_to_recover(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StateError, match="mv .*monitor.sqlite3.broken"):
+        Store(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_read_only_state_directory_is_a_clear_error(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    with pytest.raises(StateError, match="writable"):
+        Store(ro / "monitor.sqlite3")
