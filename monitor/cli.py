@@ -82,7 +82,7 @@ def setup_logging(level: str) -> None:
     fmt = "%(levelname)s %(message)s" if os.environ.get("JOURNAL_STREAM") else \
         "%(asctime)s %(levelname)s %(message)s"
     logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
-    for noisy in ("apscheduler", "httpx", "httpcore", "mail.log", "aiosmtplib"):
+    for noisy in ("apscheduler", "httpx", "httpcore", "mail.log", "aiosmtplib", "spacy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

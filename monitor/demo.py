@@ -50,6 +50,15 @@ def serve_feeds(folder: Path) -> Iterator[str]:
         server.server_close()
 
 
+class _LoopbackSmtp(Controller):
+    """aiosmtpd bound to port 0: learn the real port before aiosmtpd checks the server is up."""
+
+    def _trigger_server(self) -> None:
+        sockets = getattr(self.server, "sockets", None) or []
+        self.port = int(sockets[0].getsockname()[1])
+        super()._trigger_server()
+
+
 class _Inbox:
     """aiosmtpd handler that keeps what it receives."""
 
@@ -99,9 +108,9 @@ async def run_demo(output: Path) -> int:
     shutil.rmtree(output / "state", ignore_errors=True)  # each demo starts from a clean state
     os.environ.pop("STATE_DIRECTORY", None)
     inbox = _Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=0)
+    smtp = _LoopbackSmtp(inbox, hostname="127.0.0.1", port=0)
     smtp.start()
-    smtp_port = _bound_port(smtp)
+    smtp_port = int(smtp.port)
     try:
         with serve_feeds(DEMO_FEEDS) as base_url:
             config = load_config(_write_config(output, base_url, smtp_port))
@@ -126,12 +135,6 @@ async def run_demo(output: Path) -> int:
     for f in files:
         print(f"  {f}")
     return 0 if inbox.messages else 1
-
-
-def _bound_port(controller: Controller) -> int:
-    server = controller.server
-    sockets = getattr(server, "sockets", None) or []
-    return int(sockets[0].getsockname()[1]) if sockets else int(controller.port)
 
 
 def _counts(rt: pipeline.Runtime) -> dict[str, Any]:

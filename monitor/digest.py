@@ -89,10 +89,10 @@ def render_digest(ctx: RenderContext, digest: DigestConfig, entities: Sequence[E
 
 
 def render_alert(ctx: RenderContext, entity: EntityConfig, story: StoredArticle, recipients: Sequence[str],
-                 now: datetime, message_id: str) -> OutgoingMessage:
+                 now: datetime, message_id: str, entities: Sequence[EntityConfig] = ()) -> OutgoingMessage:
     """An immediate message about one story that mentions an alert-flagged actor."""
     local_now = now.astimezone(ctx.timezone)
-    names = {entity.id: entity.name}
+    names = {e.id: e.name for e in entities} | {entity.id: entity.name}
     values = {
         "kind": "alert",
         "actor": entity.name,

@@ -6,6 +6,7 @@ digest.html can reuse our digest.txt and subject.txt.
 
 from __future__ import annotations
 
+import textwrap
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,25 @@ BUILTIN_TEMPLATES = Path(monitor.__file__).parent / "templates"
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False, load_remote_stylesheets=False)
 
 
-@lru_cache(maxsize=8)
 def environment(templates_dir: Path | None) -> jinja2.Environment:
-    """One cached environment per template folder; autoescape for .html, StrictUndefined."""
+    """The environment for a template folder, rebuilt when a file there is added, removed or edited."""
+    return _environment(templates_dir, _fingerprint(templates_dir))
+
+
+def _fingerprint(templates_dir: Path | None) -> tuple[tuple[str, int], ...]:
+    # Jinja's own reload check misses a file newly added to the user's folder (the built-in
+    # one was cached under that name), so the folder's listing is part of the cache key.
+    if templates_dir is None:
+        return ()
+    try:
+        return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in templates_dir.iterdir() if p.is_file()))
+    except OSError:
+        return ()
+
+
+@lru_cache(maxsize=8)
+def _environment(templates_dir: Path | None, fingerprint: tuple[tuple[str, int], ...]) -> jinja2.Environment:
+    """autoescape for .html (and strings), StrictUndefined; user folder first, ours as fallback."""
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
         loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
@@ -38,9 +55,15 @@ def environment(templates_dir: Path | None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        auto_reload=True,  # edited templates apply at the next render, no restart
     )
+    env.filters["wrap"] = wrap
     return env
+
+
+def wrap(text: str, indent: int = 2, width: int = 76) -> str:
+    """Plain-text paragraphs wrapped for reading; continuation lines indented under the first."""
+    return textwrap.fill(text, width=width, subsequent_indent=" " * indent, break_long_words=True,
+                         break_on_hyphens=False)
 
 
 def render_parts(templates_dir: Path | None, kind: str, values: dict[str, Any]) -> tuple[str, str, str]:

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from monitor.config import EntityConfig
 from monitor.models import StoredArticle
@@ -35,7 +35,9 @@ class Story:
 
     @property
     def when(self) -> datetime:
-        return self.primary.published or self.primary.first_seen
+        when = self.primary.published or self.primary.first_seen
+        # The store hands out aware UTC; a naive value is read as UTC rather than local time.
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
 
     def actors(self) -> list[str]:
         seen: dict[str, None] = {}

@@ -120,8 +120,12 @@ def _around(text: str, start: int, end: int) -> Snippet:
     room = max(SNIPPET_MAX - (end - start), 40)
     if (start - left) > room // 2:
         left = start - room // 2
+        space = text.find(" ", left, start)  # do not start mid-word
+        left = space + 1 if space >= 0 else left
     if (right - end) > room - (start - left):
         right = end + room - (start - left)
+        space = text.rfind(" ", end, right)
+        right = space if space > end else right
     before = clean(text[left:start], SNIPPET_MAX)
     after = clean(text[end:right], SNIPPET_MAX)
     if left > 0 and not _SENTENCE_END.match(text[left - 1]):

@@ -121,6 +121,9 @@ async def _session(client: aiosmtplib.SMTP, smtp: SmtpConfig, password: str | No
     except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
         # Connection refused or dropped, TLS handshake or certificate failure, read timeouts.
         raise SmtpTemporaryError(f"{where}: {type(exc).__name__}: {exc}") from exc
+    except ValueError as exc:
+        # A sender address aiosmtplib cannot put on the wire (e.g. non-ASCII without SMTPUTF8).
+        raise SmtpPermanentError(f"{where}: {exc}") from exc
 
 
 async def _login(client: aiosmtplib.SMTP, smtp: SmtpConfig, password: str, where: str) -> None:

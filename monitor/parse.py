@@ -11,9 +11,10 @@ import hashlib
 import io
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -26,7 +27,8 @@ __all__ = ["parse_feed", "normalise_url", "html_to_text"]
 
 # A publication date this far in the future is a broken clock or template, not news.
 FUTURE_SLACK = timedelta(days=1)
-_ELEMENT_START = re.compile(rb"<[A-Za-z_]")
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_INERT = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.DOTALL)
 # A DOCTYPE with an optional internal subset. Non-greedy up to the first "]>" closes it; if an
 # entity value hid a "]>" the leftovers are caught by the second check in _defuse.
 _DOCTYPE = re.compile(rb"<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
@@ -44,8 +46,11 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime)
         raise NotAFeedError(f"{url} is not a feed: empty body")
     body, guard_problem = _defuse(body, url)
     response_headers = {k.lower(): v for k, v in headers.items()}
-    # Relative links in the feed resolve against where we fetched it from.
-    response_headers.setdefault("content-location", url)
+    body, repair_problem = _repair_utf8(body, response_headers)
+    # No base URL for feedparser: it would also "resolve" an RSS <guid>12345</guid> into
+    # https://host/feed/12345, and a feed that moves (301) would then change every identity key.
+    # We resolve relative *links* ourselves against `url` (an absolute xml:base still applies).
+    response_headers.pop("content-location", None)
     # Always a stream: feedparser treats a str/bytes argument that names a file or a URL as
     # something to open, and a body equal to "/etc/passwd" must stay just bytes.
     data: Any = feedparser.parse(
@@ -59,35 +64,69 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime)
     problem = _problem(data)
     if not version and not raw_entries:
         raise NotAFeedError(f"{url} is not a feed: {_what_is_it(body, data, problem)}")
-    entries = tuple(_entry(e, now) for e in raw_entries)
+    entries = _unique_url_keys([_entry(e, url, now) for e in raw_entries])
     feed = data.get("feed") or {}
     title = html_to_text(feed.get("title", "")) or None
-    problems = "; ".join(p for p in (guard_problem, problem) if p) or None
+    problems = "; ".join(p for p in (guard_problem, repair_problem, problem) if p) or None
     return ParsedFeed(title=title, entries=entries, ttl_minutes=_ttl(feed.get("ttl")), problem=problems)
 
 
 def _defuse(body: bytes, url: str) -> tuple[bytes, str | None]:
     """Keep entity declarations away from the XML parser (billion laughs, XXE).
 
-    feedparser's own DOCTYPE filter is line-anchored and lets a one-line internal subset
-    through, which expat then expands. We remove any DOCTYPE whose internal subset declares
-    entities; references to them are then undefined and stay literal text.
+    feedparser disables external entities, but its own DOCTYPE filter is line-anchored and lets
+    a one-line internal subset through, which expat then expands. So any DOCTYPE that declares
+    entities is removed; references to them are then undefined and stay literal text. A
+    declaration anywhere else outside CDATA/comments is not well-formed XML, so looking at the
+    whole document costs no false positives; if removal leaves one behind, we refuse.
     """
     probe = body.replace(b"\x00", b"") if b"\x00" in body[:512] else body  # UTF-16/32 as ASCII
-    if b"<!entity" not in _prologue(probe).lower():
+    if not _declares_entities(probe):
         return body, None
     if probe is not body:
         # Editing UTF-16/32 bytes in place is not worth the risk: refuse the document.
         raise NotAFeedError(f"{url} is not a feed: declares XML entities in a wide encoding (refused)")
-    stripped = _DOCTYPE.sub(b"", body, count=1)
-    if b"<!entity" in _prologue(stripped).lower():
+    stripped = _DOCTYPE.sub(b"", body)
+    if _declares_entities(stripped):
         raise NotAFeedError(f"{url} is not a feed: malformed DOCTYPE with entity declarations (refused)")
     return stripped, "DOCTYPE with entity declarations removed (entities not expanded)"
 
 
-def _prologue(data: bytes) -> bytes:
-    match = _ELEMENT_START.search(data)
-    return data[: match.start()] if match else data
+def _declares_entities(data: bytes) -> bool:
+    if not _ENTITY_DECL.search(data):
+        return False  # the fast path for every normal feed
+    return bool(_ENTITY_DECL.search(_INERT.sub(b"", data)))
+
+
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.IGNORECASE)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
+_UTF8_NAMES = frozenset({"utf-8", "utf8"})
+
+
+def _repair_utf8(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, str | None]:
+    """A UTF-8 feed with a few bad bytes: replace them rather than re-read everything wrong.
+
+    Left alone, feedparser falls back to windows-1252 for the *whole* document when a single
+    byte is not UTF-8, turning every accented letter into mojibake. When the document is
+    otherwise clearly UTF-8 (it holds valid multi-byte sequences) and nothing declares another
+    encoding, the bad bytes become U+FFFD instead. Legacy single-byte documents (no valid
+    multi-byte sequence at all) are left to feedparser's own detection.
+    """
+    header = _CHARSET.search(headers.get("content-type", ""))
+    if header and header.group(1).lower() not in _UTF8_NAMES:
+        return body, None
+    declared = _XML_ENCODING.search(body[:512].lstrip(b"\xef\xbb\xbf"))
+    if declared and declared.group(1).decode("ascii").lower() not in _UTF8_NAMES:
+        return body, None
+    if b"\x00" in body[:512]:
+        return body, None  # UTF-16/32: not ours to judge
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+        if any(ord(c) > 127 and c != "\ufffd" for c in text):
+            return text.encode("utf-8"), "invalid UTF-8 bytes replaced with U+FFFD"
+    return body, None
 
 
 def _what_is_it(body: bytes, data: Any, problem: str | None) -> str:
@@ -121,11 +160,10 @@ def _ttl(value: object) -> int | None:
     return None
 
 
-def _entry(raw: Any, now: datetime) -> Entry:
+def _entry(raw: Any, feed_url: str, now: datetime) -> Entry:
     title = html_to_text(raw.get("title", ""))
     text = _text(raw)
-    link = _link(raw)
-    url = normalise_url(link) if link else None
+    url = _link(raw, feed_url)
     guid = (raw.get("id") or "").strip() or None
     published = _published(raw, now)
     if guid:
@@ -133,23 +171,60 @@ def _entry(raw: Any, now: datetime) -> Entry:
     elif url:
         key = f"url:{url}"
     else:
-        stamp = published.isoformat() if published else ""
-        key = "fp:" + _sha1(f"{title}\n{stamp}" if title or stamp else text)
+        key = _fingerprint(title, published, text)
     return Entry(key=key, title=title, text=text, url=url, guid=guid, published=published,
                  content_hash=_sha1(f"{title}\n{text}"))
 
 
-def _link(raw: Any) -> str:
-    """The article's own page: the first rel=alternate link, else feedparser's `link`.
+def _unique_url_keys(entries: list[Entry]) -> tuple[Entry, ...]:
+    """Entries without a guid that share one link (podcasts pointing every item at the show's
+    home page) are different items: they get a fingerprint key instead of colliding."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.key] = counts.get(entry.key, 0) + 1
+    return tuple(
+        replace(entry, key=_fingerprint(entry.title, entry.published, entry.text))
+        if entry.key.startswith("url:") and counts[entry.key] > 1 else entry
+        for entry in entries
+    )
 
-    feedparser's `link` can be an enclosure when the enclosure element carries its URL as text
-    (seen on dday.it), so the explicit alternate wins.
+
+def _fingerprint(title: str, published: datetime | None, text: str) -> str:
+    stamp = published.isoformat() if published else ""
+    return "fp:" + _sha1(f"{title}\n{stamp}" if title or stamp else text)
+
+
+def _link(raw: Any, feed_url: str) -> str | None:
+    """The article's own page, absolute and normalised; None if there is none.
+
+    The first rel=alternate link wins over feedparser's `link`, which can be an enclosure when
+    the enclosure element carries its URL as text (seen on dday.it). A link feedparser copied
+    from an RSS guid (isPermaLink defaults to true) counts only if it is an absolute URL:
+    <guid>12345</guid> is an identifier, not a page.
     """
+    href = ""
     for link in raw.get("links") or []:
-        href = (link.get("href") or "").strip()
-        if href and link.get("rel", "alternate") == "alternate":
-            return href
-    return (raw.get("link") or "").strip()
+        candidate = (link.get("href") or "").strip()
+        if candidate and link.get("rel", "alternate") == "alternate":
+            href = candidate
+            break
+    if not href:
+        href = (raw.get("link") or "").strip()
+        if href and raw.get("guidislink") and href == (raw.get("id") or "").strip() \
+                and not _is_absolute_http(href):
+            return None
+    if not href:
+        return None
+    absolute = urljoin(feed_url, href)
+    return normalise_url(absolute) if _is_absolute_http(absolute) else None
+
+
+def _is_absolute_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _sha1(value: str) -> str:
@@ -178,16 +253,27 @@ def _plain(value: str) -> str:
 
 def _published(raw: Any, now: datetime) -> datetime | None:
     when: datetime | None = None
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = raw.get(key)
-        if parsed:
-            # feedparser normalises to UTC and returns a struct_time.
-            when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
-            break
+    # dict.get, not FeedParserDict.get: the latter maps a missing "updated" onto "published"
+    # with a DeprecationWarning per entry.
+    for key in ("published", "updated", "created"):
+        value = dict.get(raw, key)
+        if isinstance(value, str) and _ITALIAN_WORD.search(value):
+            # feedparser reads "16 novembre 2022 10:05" as November (first three letters) but
+            # "16 gennaio" not at all, and assumes UTC for both; ours assumes Italian time.
+            when = parse_loose_date(value)
+            if when:
+                break
+    if when is None:
+        for key in ("published_parsed", "updated_parsed", "created_parsed"):
+            parsed = dict.get(raw, key)
+            if parsed:
+                # feedparser normalises to UTC and returns a struct_time.
+                when = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+                break
     if when is None:
         for key in ("published", "updated", "created"):
-            value = raw.get(key)
-            if value:
+            value = dict.get(raw, key)
+            if isinstance(value, str) and value:
                 when = parse_loose_date(value)
                 if when:
                     break
@@ -282,6 +368,12 @@ _ZONES = {
     "pst": -480, "pdt": -420,
 }
 _ROME = ZoneInfo("Europe/Rome")
+# Month and weekday words that only Italian uses (not "mar", "nov": English has them too).
+_ITALIAN_WORD = re.compile(
+    r"(?<![^\W\d_])(gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|"
+    r"novembre|dicembre|gen|mag|giu|lug|ago|sett?|ott|dic|lun|mer|gio|ven|sab|dom|"
+    r"luned[iì]|marted[iì]|mercoled[iì]|gioved[iì]|venerd[iì]|sabato|domenica)(?![^\W\d_])",
+    re.IGNORECASE)
 _DAY_MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})\s*[ .\-/]?\s*([^\W\d_]{3,9})\.?,?\s*[ .\-/]?\s*(\d{4})(?!\d)")
 _TIME = re.compile(r"(?<!\d)(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?(?!\d)")
 _OFFSET = re.compile(r"(?:^|\s)([+-])(\d{2}):?(\d{2})(?!\d)|(?:^|\s|\d)([A-Za-z]{1,4})\s*$")

@@ -163,7 +163,7 @@ def queue_alert(rt: Runtime, article_id: int, entity_id: str) -> None:
         return
     story = articles.load_story(rt.store, article_id)
     message = render_alert(rt.render_context(), entity, story, recipients, now,
-                           make_message_id(rt.render_context().list_id))
+                           make_message_id(rt.render_context().list_id), rt.config.entities)
     outbox.enqueue(rt.store, message, kind="alert", now=now, article_ids=[article_id],
                    alert_entity=entity_id, not_before=quiet_until(rt.config.alerts, now, rt.config.timezone))
 

@@ -13,6 +13,7 @@ the server runs. Everything seen is kept: `messages`, `auth_attempts`, `commands
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import ssl
@@ -95,7 +96,7 @@ class _Handler:
                 rcpt_tos=tuple(envelope.rcpt_tos),
                 raw=envelope.original_content or b"",
                 # session.ssl is only set by STARTTLS; an implicit-TLS transport has an ssl_object.
-                tls=session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
+                tls=session.ssl is not None or _on_tls(server),
                 authenticated=bool(session.authenticated),
             ))
         return "250 Message accepted"
@@ -114,7 +115,7 @@ class _Handler:
 class _Controller(Controller):
     def _trigger_server(self) -> None:
         # Bound to port 0: learn the real port before aiosmtpd pokes the server.
-        assert self.server is not None
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
 
@@ -220,6 +221,10 @@ class SmtpServer:
     @auth_reply.setter
     def auth_reply(self, value: str | None) -> None:
         self.state.auth_reply = value
+
+
+def _on_tls(server: SMTP) -> bool:
+    return server.transport is not None and server.transport.get_extra_info("ssl_object") is not None
 
 
 def _authenticator(user: str, password: str) -> Any:

@@ -8,6 +8,8 @@ import socket
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -16,11 +18,17 @@ from monitor.errors import FeedGoneError, FetchError, TooLargeError
 from monitor.fetch import Fetcher, max_age
 
 try:
-    from tests.ingest_server import ConcurrencyTracker, IngestServer, RecordedRequest, Route
-    from tests.ingest_server import ingest_server  # noqa: F401  (fixture)
+    from tests.ingest_server import ConcurrencyTracker, IngestServer, RecordedRequest, Route, ingest_server
 except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    from ingest_server import ConcurrencyTracker, IngestServer, RecordedRequest, Route  # type: ignore[no-redef]
-    from ingest_server import ingest_server  # type: ignore[no-redef]  # noqa: F401
+    from ingest_server import (  # type: ignore[no-redef]
+        ConcurrencyTracker,
+        IngestServer,
+        RecordedRequest,
+        Route,
+        ingest_server,
+    )
+
+__all__ = ["ingest_server"]  # the fixture, re-exported so pytest finds it here
 
 Serve = Callable[..., IngestServer]
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
@@ -111,7 +119,6 @@ async def test_headers_lower_cased_and_max_age(ingest_server: Serve, fetcher: Fe
     ({"expires": "Tue, 15 Nov 2022 00:00:00 GMT"}, 0.0),  # already expired
 ])
 def test_max_age_table(headers: dict[str, str], expected: float | None) -> None:
-    from datetime import UTC, datetime
     assert max_age(headers, datetime(2022, 11, 16, tzinfo=UTC)) == expected
 
 
@@ -135,8 +142,6 @@ async def test_retry_after_seconds(ingest_server: Serve, fetcher: Fetcher, statu
 
 @pytest.mark.parametrize("status", [429, 503])
 async def test_retry_after_http_date(ingest_server: Serve, fetcher: Fetcher, status: int) -> None:
-    from email.utils import format_datetime
-    from datetime import UTC, datetime, timedelta
     when = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
     server = ingest_server({"/f": Route(status=status, headers={"Retry-After": when})})
     with pytest.raises(FetchError) as info:

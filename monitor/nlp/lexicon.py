@@ -6,9 +6,14 @@ forms live in `verbs.py` (generated once from morph-it, plus hand additions).
 
 from __future__ import annotations
 
+
+def wordset(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a literal, as a set (keeps long lists readable)."""
+    return frozenset(text.split())
+
 # Capitalised at a sentence start these look like names but are not: they must never be read as
 # the first name of "another person" before a tracked surname ("Secondo Musk", "Ieri Altman").
-FUNCTION_WORDS = frozenset("""
+FUNCTION_WORDS = wordset("""
 a ad al allo alla ai agli alle all anche ancora allora altri altro adesso ammesso appena
 b c che chi ci ciò come con contro col coi così cosa cui d da dal dallo dalla dai dagli dalle
 davanti del dello della dei degli delle di dopo dove dunque durante e ed ecco eppure era fra
@@ -23,60 +28,60 @@ lunedì martedì mercoledì giovedì venerdì sabato domenica
 gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre
 caro cara cari signor signore signora dottor dottore dottoressa professor professore
 presidente ministro ceo ad fondatore cofondatore patron ex neo vice
-""".split())
+""")
 
 # Prepositions (and articulated forms) that mark a name as a complement, not a subject.
-PREPOSITIONS = frozenset("""
+PREPOSITIONS = wordset("""
 a ad al allo alla ai agli alle all di d del dello della dei degli delle dell da dal dallo
 dalla dai dagli dalle dall in nel nello nella nei negli nelle nell su sul sullo sulla sui
 sugli sulle sull con col coi per tra fra verso contro presso secondo durante dopo prima
 senza oltre tramite via circa
-""".split())
+""")
 
-ARTICLES = frozenset("il lo la l i gli le un uno una un'".split())
+ARTICLES = wordset("il lo la l i gli le un uno una un'")
 
 # Words that may stand between a subject and its verb without breaking the link.
-ADVERBS = frozenset("""
+ADVERBS = wordset("""
 poi anche invece già ancora non ne si ci gli le lo la mi ti vi ieri oggi stesso stessa
 subito infine inoltre intanto allora ora sempre più mai però pure addirittura perfino
 persino nuovamente spesso quindi dunque infatti comunque così tuttavia evidentemente
 sera mattina pomeriggio notte stamattina stasera domenica sabato lunedì martedì
 mercoledì giovedì venerdì
-""".split())
+""")
 
-AUXILIARIES = frozenset("""
+AUXILIARIES = wordset("""
 ha hanno aveva avevano avrebbe avrebbero avrà avranno ebbe ebbero abbia abbiano
 è sono era erano sarebbe sarebbero sarà saranno fu furono sia siano stato stata stati state
 viene vengono veniva venivano verrà verranno venne vennero
-""".split())
-CONDITIONAL_AUX = frozenset("avrebbe avrebbero sarebbe sarebbero".split())
+""")
+CONDITIONAL_AUX = wordset("avrebbe avrebbero sarebbe sarebbero")
 
 # Nouns for people that a text can use instead of the name of the person it is about.
-ROLE_NOUNS = frozenset("""
+ROLE_NOUNS = wordset("""
 manager miliardario miliardaria imprenditore imprenditrice fondatore fondatrice cofondatore
 cofondatrice ricercatore ricercatrice scienziato scienziata ceo amministratore amministratrice
 presidente dirigente patron magnate informatico informatica ingegnere ingegnera investitore
-investitrice numero capo leader direttore direttrice chief
-""".split())
+investitrice numero capo leader direttore direttrice chief cto cfo coo ad
+""")
 
 # Who speaks for an organisation: "un portavoce di OpenAI" speaks for OpenAI.
-SPOKES_NOUNS = frozenset("""
+SPOKES_NOUNS = wordset("""
 portavoce spokesperson spokesman spokeswoman ufficio nota comunicato azienda società
 startup compagnia gruppo company vertici management
-""".split())
+""")
 
 # Reported speech whose source is not a speaker but a rumour: the claim is unconfirmed.
-RUMOUR_HEADS = frozenset("""
+RUMOUR_HEADS = wordset("""
 indiscrezioni indiscrezione fonti fonte segnalazioni voci rumors rumor report rapporto
 quanto stampa media alcuni alcune molti molte diversi diverse analisti osservatori esperti
-""".split())
+""")
 
 # Abbreviations after which a full stop does not end a sentence.
-ABBREVIATIONS = frozenset("""
+ABBREVIATIONS = wordset("""
 dott dott.ssa sig sig.ra sig.na ing avv prof prof.ssa on sen arch geom rag dr mr mrs ms st
 gen col mons p pag pp vol cap art n nr no tel ca cfr ecc etc es ex fig sec sgg spa s.p.a
 srl s.r.l inc ltd corp co jr sr vs
-""".split())
+""")
 
 # Channels and platforms: never speakers ("su X", "in una nota").
-PLATFORMS = frozenset("x twitter facebook instagram threads linkedin truth tiktok youtube".split())
+PLATFORMS = wordset("x twitter facebook instagram threads linkedin truth tiktok youtube")

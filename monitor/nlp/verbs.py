@@ -6,12 +6,13 @@ The morph-it table misses newer verbs (twittare) and lists some participles unde
 
 from __future__ import annotations
 
+from monitor.nlp.lexicon import wordset
 from monitor.nlp.verbs_data import EVENT_FORMS, SPEECH_FORMS
 
-_HAND_SPEECH = frozenset("""
+_HAND_SPEECH = wordset("""
 twittato twittata twitta twittano twittò twittava twittando aggiunto aggiunta aggiunge aggiungono
 aggiunse postato postata postava postò scritto detto risposto scherzato chiosato chiosa chiosò
-""".split())
+""")
 
 SPEECH_VERBS: frozenset[str] = SPEECH_FORMS | _HAND_SPEECH
 EVENT_VERBS: frozenset[str] = EVENT_FORMS | _HAND_SPEECH

@@ -1,0 +1,52 @@
+"""The public entry point of the NLP stage: `Analyzer(entities).analyze(title, text)`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from monitor.config import EntityConfig
+from monitor.models import Analysis, Mention
+from monitor.nlp import pipeline
+from monitor.nlp.ranking import key_claims, salience
+
+
+class Analyzer:
+    """Finds tracked actors and who said what in an Italian article.
+
+    The spaCy pipeline is built once; `set_entities` only swaps the alias patterns. With `model`
+    naming an installed spaCy pipeline (e.g. "it_core_news_sm") that pipeline is the base; an
+    unknown or missing model raises ConfigError("nlp.model", ...).
+    """
+
+    def __init__(self, entities: Sequence[EntityConfig], model: str = "", key_claims: int = 3) -> None:
+        self.key_claims = key_claims
+        self.nlp: Language = pipeline.build(model, entities)
+
+    def set_entities(self, entities: Sequence[EntityConfig]) -> None:
+        pipeline.set_entities(self.nlp, entities)
+
+    def doc(self, title: str, text: str) -> Doc:
+        """Run the pipeline; results are on `doc._.mentions`, `doc._.title_mentions`, `doc._.claims`."""
+        doc = self.nlp.make_doc(text)
+        doc._.title = title
+        for _, proc in self.nlp.pipeline:
+            doc = proc(doc)
+        return doc
+
+    def analyze(self, title: str, text: str) -> Analysis:
+        doc = self.doc(title, text)
+        mentions = [Mention(f.entity, text[f.start:f.end], f.start, f.end) for f in doc._.mentions]
+        mentions += [Mention(f.entity, title[f.start:f.end], f.start, f.end, in_title=True)
+                     for f in doc._.title_mentions]
+        claims = tuple(doc._.claims)
+        scores = salience(text, mentions, claims)
+        return Analysis(
+            entities=tuple(sorted({m.entity for m in mentions})),
+            mentions=tuple(mentions),
+            claims=claims,
+            salience=scores,
+            key_claims=key_claims(claims, scores, self.key_claims),
+        )

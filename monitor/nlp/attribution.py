@@ -1,0 +1,128 @@
+"""Find who said a quotation: after it, before it (colon), around it, or by continuation.
+
+The shapes, most frequent first in Italian news: `«…», ha scritto Musk su X` (verb, subject),
+`«…», Musk ha detto`, pro-drop `«…», ha detto` (the last speaker), `Altman ha dichiarato: «…»`,
+headline style `Musk: «…»`, and `«…», ha detto S, «…»` where both halves are S's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monitor.nlp.grammar import Word, np_backward, np_forward, skip_adverbs, verb_group, words
+from monitor.nlp.lexicon import ADVERBS, AUXILIARIES, PREPOSITIONS
+from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.verbs import SPEECH_VERBS
+
+# Participles, gerunds and infinitives are not finite: "per commentare" has no subject of its own.
+_NON_FINITE = ("ato", "uto", "ito", "tto", "sto", "ndo", "are", "ere", "ire")
+_PARTICIPLE = ("ato", "ata", "ati", "ate", "uto", "uta", "iti", "ito", "ita", "ando", "endo")
+
+
+@dataclass(frozen=True)
+class Attribution:
+    speaker: str | None
+    end: int  # where the attribution clause ends (char offset), for split quotes
+
+
+def after(ctx: SpeakerContext, start: int, limit: int) -> Attribution | None:
+    """`«…», ha scritto Musk su X` / `«…», Musk ha detto` / pro-drop `«…», ha detto`."""
+    ws = words(ctx.text, start, limit)
+    if not ws or ws[0].text != ",":
+        return None
+    vg = verb_group(ws, 1)
+    if vg > 1:
+        k = skip_adverbs(ws, vg, 1)
+        end = np_forward(ws, k)
+        if end > k:
+            return Attribution(ctx.resolve(ws[k].start, ws[end - 1].end), ws[end - 1].end)
+        return Attribution(ctx.last_speaker, ws[vg - 1].end)
+    end = np_forward(ws, 1)
+    if end > 1:
+        k = skip_adverbs(ws, end, 1)
+        vg = verb_group(ws, k)
+        if vg > k:
+            return Attribution(ctx.resolve(ws[1].start, ws[end - 1].end), ws[vg - 1].end)
+    return None
+
+
+def _finite_verb(ws: list[Word]) -> int:
+    """Index of the last finite verb group in a clause (auxiliary or speech verb), or -1."""
+    for i in range(len(ws) - 1, -1, -1):
+        low = ws[i].low
+        if low in AUXILIARIES and low not in ("stato", "stata", "stati", "state"):
+            return i
+        if (low in SPEECH_VERBS and not ws[i].cap and (i == 0 or ws[i - 1].low not in AUXILIARIES)
+                and not low.endswith(_NON_FINITE)):
+            return i
+    return -1
+
+
+def before(ctx: SpeakerContext, start: int, colon: int) -> str | None:
+    """The speaker of `S ha dichiarato: «…»`, `Musk: «…»` or a pro-drop `Ha poi aggiunto: «…»`."""
+    ws = words(ctx.text, start, colon)
+    if not ws:
+        return None
+    v = _finite_verb(ws)
+    if v < 0:
+        if np_forward(ws, 0) == len(ws) and ws[0].cap:
+            return ctx.resolve(ws[0].start, ws[-1].end)  # headline style
+        if all(w.low in ADVERBS or w.low in ("e", "ed", "ma", "poco", "dopo", ",") for w in ws):
+            return ctx.last_speaker  # "E poco dopo:"
+        v = len(ws)  # "con un messaggio in inglese:": look for the clause's subject below
+    return subject_before(ctx, ws, v)
+
+
+def subject_before(ctx: SpeakerContext, ws: list[Word], v: int, pro_drop: bool = True) -> str | None:
+    """Subject of the verb at ws[v]: the noun phrase right before it, across appositions.
+
+    With no subject of its own the verb inherits the last speaker, unless `pro_drop` is False.
+    """
+    j = skip_adverbs(ws, v - 1, -1)
+    inherited = ctx.last_speaker if pro_drop else None
+    if j < 0:
+        return inherited
+    if ws[j].text != ",":
+        start = np_backward(ws, j + 1)
+        if start <= j:
+            if start > 0 and ws[start - 1].low in PREPOSITIONS:
+                return None  # "in risposta a Sutskever ha" : a complement, not a subject
+            return ctx.resolve(ws[start].start, ws[j].end)
+        if ws[j].low == "che" and j >= 2 and ws[j - 1].text == ",":
+            start = np_backward(ws, j - 1)  # "Elon Musk, che su X ha postato:"
+            return ctx.resolve(ws[start].start, ws[j - 2].end) if start < j - 1 else None
+        return inherited if _no_subject(_segments(ws[:j + 1])) else None
+    segments = _segments(ws[:j])
+    first = segments[0]
+    if _is_np(first):
+        if len(segments) > 1 and _is_np(segments[1]) and not first[0].cap and segments[1][0].cap:
+            first = segments[1]  # "Il presidente dell'OpenAI, Greg Brockman, ha ricordato"
+        return ctx.resolve(first[0].start, first[-1].end)
+    return inherited if _no_subject(segments) else None
+
+
+def _segments(ws: list[Word]) -> list[list[Word]]:
+    out: list[list[Word]] = [[]]
+    for w in ws:
+        if w.text == ",":
+            out.append([])
+        else:
+            out[-1].append(w)
+    return [s for s in out if s] or [[]]
+
+
+def _is_np(seg: list[Word]) -> bool:
+    return bool(seg) and seg[0].low not in PREPOSITIONS and seg[0].low not in ADVERBS and (
+        np_forward(seg, 0) == len(seg))
+
+
+def _no_subject(segments: list[list[Word]]) -> bool:
+    """Only adverbials, prepositional phrases, participles and relative clauses: a pro-drop verb."""
+    for seg in segments:
+        if not seg:
+            continue
+        low = seg[0].low
+        if not (low in PREPOSITIONS or low in ADVERBS or low in ("che", "cui", "e", "ed", "ma", "poco")
+                or low.endswith(_PARTICIPLE)):
+            return False
+    return True

@@ -1,0 +1,41 @@
+"""Claims of one article, sentence by sentence, so that pro-drop verbs see the last speaker."""
+
+from __future__ import annotations
+
+from monitor.models import Claim
+from monitor.nlp.actors import Found
+from monitor.nlp.quoteclaims import SentenceQuotes, quote_claims
+from monitor.nlp.quotemarks import Quote
+from monitor.nlp.reported import reported, statement
+from monitor.nlp.speakers import SpeakerContext
+
+
+def _mask(text: str, quotes: list[Quote]) -> str:
+    """The text with quoted words blanked (same length), so quotes never look like attribution."""
+    chars = list(text)
+    for q in quotes:
+        if q.depth == 0:
+            chars[q.start:q.end] = " " * (q.end - q.start)
+    return "".join(chars)
+
+
+def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quote], mentions: list[Found],
+                   kinds: dict[str, str]) -> list[Claim]:
+    ctx = SpeakerContext(text, mentions, kinds)
+    ctx.learn_appositions()
+    masked = _mask(text, quotes)
+    tracked = set(kinds)
+    outer = [q for q in quotes if q.depth == 0]
+    claims: list[Claim] = []
+    prev_speaker: str | None = None
+    for start, end in sentences:
+        inside = [q for q in outer if start <= q.outer_start and q.outer_end <= end]
+        found = quote_claims(ctx, SentenceQuotes(start, end, inside), prev_speaker, tracked) if inside else []
+        prev_speaker = found[-1].speaker if found else None
+        claims.extend(found)
+        if not found:
+            claim = reported(ctx, start, end, masked) or statement(ctx, start, end, masked)
+            if claim is not None:
+                claims.append(claim)
+                ctx.last_speaker = claim.speaker or claim.subject or ctx.last_speaker
+    return claims

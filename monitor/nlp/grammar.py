@@ -1,0 +1,117 @@
+"""A tiny shallow grammar for attribution: words with offsets, noun phrases, verb groups.
+
+Attribution looks only a few words around a quotation, so it works on its own light word split of
+one clause (elided articles stay glued to their apostrophe: `dell'`, `l'`), not on a parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PLATFORMS, PREPOSITIONS, ROLE_NOUNS, wordset
+from monitor.nlp.verbs import SPEECH_VERBS
+
+_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
+_DI = wordset("di d del dello della dei degli delle dell")
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: int
+    end: int
+
+    @property
+    def low(self) -> str:
+        return self.text.lower().rstrip("'’")
+
+    @property
+    def cap(self) -> bool:
+        """Capitalised, or a brand with an inner capital (xAI, iPhone); "CEO" is a role, not a name."""
+        if self.text.isupper() and self.low in ROLE_NOUNS:
+            return False
+        return self.text[:1].isupper() or self.text[:1].islower() and any(c.isupper() for c in self.text[1:])
+
+    @property
+    def alpha(self) -> bool:
+        return self.text[:1].isalnum()
+
+
+def words(text: str, start: int = 0, end: int | None = None) -> list[Word]:
+    end = len(text) if end is None else end
+    return [Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+
+
+def is_stop(w: Word) -> bool:
+    """Words that cannot be part of a speaker noun phrase."""
+    low = w.low
+    return (not w.alpha or low in PREPOSITIONS and low not in _DI or low in ADVERBS
+            or low in AUXILIARIES or low in ("che", "e", "ed", "o", "cui", "ma", "come", "mentre")
+            or (not w.cap and low in SPEECH_VERBS))
+
+
+def np_forward(ws: list[Word], i: int) -> int:
+    """End index (exclusive) of the noun phrase starting at ws[i], or i if there is none."""
+    j = i
+    if j < len(ws) and ws[j].low in ARTICLES | {"un"} and ws[j].alpha:
+        j += 1
+        head = j
+        while j < len(ws) and not is_stop(ws[j]) and ws[j].low not in _DI and j - head < 4:
+            j += 1
+        if j == head:
+            return i
+    elif j < len(ws) and ws[j].cap and not is_stop(ws[j]):
+        while j < len(ws) and ws[j].cap and ws[j].alpha and not is_stop(ws[j]):
+            j += 1
+    else:
+        return i
+    return _complement(ws, j)
+
+
+def _complement(ws: list[Word], j: int) -> int:
+    """Extend over "di OpenAI", "dell'OpenAI", "di un comitato di residenti"."""
+    while j + 1 < len(ws) and ws[j].low in _DI:
+        k = np_forward(ws, j + 1)
+        if k == j + 1:
+            break
+        j = k
+    return j
+
+
+def np_backward(ws: list[Word], end: int) -> int:
+    """Start index of a noun phrase that ends right before ws[end], or `end` if there is none."""
+    best = end
+    for start in range(end - 1, max(-1, end - 9), -1):
+        w = ws[start]
+        if not w.alpha or (is_stop(w) and w.low not in _DI):
+            break
+        if np_forward(ws, start) == end and (w.cap or w.low in ARTICLES or w.low == "un"):
+            best = start
+    return best
+
+
+def skip_adverbs(ws: list[Word], i: int, step: int) -> int:
+    while 0 <= i < len(ws) and ws[i].low in ADVERBS:
+        i += step
+    return i
+
+
+def verb_group(ws: list[Word], i: int) -> int:
+    """End of a speech verb group starting at ws[i] ("ha poi aggiunto", "spiega"), else i."""
+    j = i
+    if j < len(ws) and ws[j].low in AUXILIARIES:
+        j = skip_adverbs(ws, j + 1, 1)
+        if j < len(ws) and ws[j].low in ("stato", "stata"):
+            j += 1
+    if j < len(ws) and ws[j].low in SPEECH_VERBS and not ws[j].cap or (
+            j < len(ws) and j > i and ws[j].low in ("fatto", "reso")):
+        j += 1
+        if j < len(ws) and ws[j].low in ("sapere", "noto", "corto"):
+            j += 1
+        return j
+    return i
+
+
+def is_platform(text: str) -> bool:
+    return text.lower().strip() in PLATFORMS

@@ -1,0 +1,82 @@
+"""Direct-quote claims: decide, for each outermost quotation, whether it is a claim and whose.
+
+A quotation is a claim when it stands on its own (starts the sentence, follows a colon, or is the
+second half of a split quote) and a speaker is found. A quotation built into the writer's sentence
+(`giudica troppo "woke"`) is a claim only when it is long and a clause subject says it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monitor.models import Claim
+from monitor.nlp.attribution import after, before, subject_before
+from monitor.nlp.grammar import words
+from monitor.nlp.quotemarks import Quote
+from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.verbs import SPEECH_VERBS
+
+MIN_EMBEDDED_WORDS = 5  # shorter fragments inside the writer's sentence are scare quotes
+
+
+@dataclass
+class SentenceQuotes:
+    """The outermost quotations of one sentence, in order."""
+
+    start: int
+    end: int
+    quotes: list[Quote]
+
+
+def _score(kind_weight: float, speaker: str | None, tracked: set[str]) -> float:
+    return kind_weight + (0.5 if speaker in tracked else 0.0)
+
+
+def quote_claims(ctx: SpeakerContext, sent: SentenceQuotes, prev_speaker: str | None,
+                 tracked: set[str]) -> list[Claim]:
+    """Claims for the quotations of one sentence; `prev_speaker` is the previous sentence's."""
+    text = ctx.text
+    claims: list[Claim] = []
+    carried: str | None = None  # a speaker carried over a split quote
+    cursor = sent.start
+    for n, q in enumerate(sent.quotes):
+        nxt = sent.quotes[n + 1].outer_start if n + 1 < len(sent.quotes) else sent.end
+        stripped = text[cursor:q.outer_start].strip()
+        attr = after(ctx, q.outer_end, nxt)
+        speaker: str | None = None
+        if carried is not None:
+            speaker = carried  # second half of «…», ha detto S, «…»
+        elif attr is not None:
+            speaker = attr.speaker
+        elif stripped.endswith(":"):
+            speaker = before(ctx, cursor, text.rindex(":", cursor, q.outer_start))
+        elif not stripped and _whole_sentence(text, sent, q):
+            speaker = prev_speaker
+        elif stripped:
+            speaker = _embedded(ctx, sent.start, q)
+        split = attr is not None and n + 1 < len(sent.quotes) and text[q.outer_end:nxt].rstrip().endswith(",")
+        carried = speaker if split else None
+        if speaker and text[q.start:q.end].strip():
+            claims.append(Claim("quote", speaker, text[q.start:q.end], q.start, q.end,
+                                text[sent.start:sent.end], _score(3.0, speaker, tracked)))
+            ctx.last_speaker = speaker
+        cursor = q.outer_end
+    return claims
+
+
+def _whole_sentence(text: str, sent: SentenceQuotes, q: Quote) -> bool:
+    """The quotation is the sentence: nothing but punctuation around it."""
+    rest = text[q.outer_end:sent.end].strip(" .,;:!?…")
+    return not text[sent.start:q.outer_start].strip() and not rest
+
+
+def _embedded(ctx: SpeakerContext, start: int, q: Quote) -> str | None:
+    """A long quotation inside the writer's sentence: the subject of the speech verb governing it."""
+    if len(words(ctx.text, q.start, q.end)) < MIN_EMBEDDED_WORDS:
+        return None
+    ws = words(ctx.text, start, q.outer_start)
+    for v in range(len(ws) - 1, -1, -1):
+        if ws[v].low in SPEECH_VERBS and not ws[v].cap:
+            aux = v - 1 if v > 0 and ws[v - 1].low in ("ha", "hanno", "aveva", "avrebbe") else v
+            return subject_before(ctx, ws, aux, pro_drop=False)
+    return None

@@ -1,0 +1,50 @@
+"""Salience of each tracked actor in an article, and the key claims to show in a digest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from monitor.models import Claim, Mention
+
+TITLE_WEIGHT = 2.0  # a name in the title makes the article about that actor
+LEAD_WEIGHT = 1.0  # the first paragraph (lead) says what the story is about
+MENTION_WEIGHT = 0.5  # one passing mention alone stays below the default threshold of 1.0
+SPEAKER_WEIGHT = 1.0
+SUBJECT_WEIGHT = 0.5
+KIND_RANK = {"quote": 2, "reported": 1, "statement": 0}
+
+
+def salience(text: str, mentions: Sequence[Mention], claims: Sequence[Claim]) -> dict[str, float]:
+    lead_end = text.find("\n")
+    lead_end = len(text) if lead_end < 0 else lead_end
+    scores: dict[str, float] = {}
+    seen_lead: set[str] = set()
+    for m in mentions:
+        gain = MENTION_WEIGHT
+        if m.in_title:
+            gain = TITLE_WEIGHT
+        elif m.start < lead_end and m.entity not in seen_lead:
+            gain += LEAD_WEIGHT
+            seen_lead.add(m.entity)
+        scores[m.entity] = scores.get(m.entity, 0.0) + gain
+    for c in claims:
+        if c.speaker in scores:
+            scores[c.speaker] += SPEAKER_WEIGHT
+        if c.subject in scores:
+            scores[c.subject] += SUBJECT_WEIGHT
+    return {k: round(v, 3) for k, v in sorted(scores.items())}
+
+
+def key_claims(claims: Sequence[Claim], scores: dict[str, float], n: int) -> tuple[Claim, ...]:
+    """Top-n claims: tracked speaker or subject first, then quote > reported > statement, then the
+    earlier in the article, then the more salient actor."""
+
+    def rank(item: tuple[int, Claim]) -> tuple[float, ...]:
+        pos, c = item
+        actor = c.speaker if c.speaker in scores else c.subject
+        tracked = 1.0 if actor in scores else 0.0
+        return (-tracked, -KIND_RANK[c.kind], float(c.unconfirmed), float(pos),
+                -scores.get(actor or "", 0.0))
+
+    ranked = sorted(enumerate(claims), key=rank)
+    return tuple(c for _, c in ranked[:max(0, n)])

@@ -1,0 +1,117 @@
+"""Reported speech and statements: claims without quotation marks.
+
+Reported: `secondo Altman, …`, `Musk ha detto che …`, `stando a quanto riferito da …`,
+`come riferito da …`. Statements: a tracked actor is the subject of the sentence's event
+(`Altman è stato licenziato`, `Musk ha fondato xAI`). The news conditional (`sarebbe stato`,
+`avrebbe detto`) and `secondo indiscrezioni` mark a claim unconfirmed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.models import Claim
+from monitor.nlp.attribution import subject_before
+from monitor.nlp.grammar import Word, np_forward, skip_adverbs, verb_group, words
+from monitor.nlp.lexicon import AUXILIARIES, CONDITIONAL_AUX, PREPOSITIONS, RUMOUR_HEADS
+from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.verbs import EVENT_VERBS
+
+_SECONDO = re.compile(r"(?:^|[,;:]\s*|\b[Ee]\s+)[Ss]econdo\s+")
+_DA = re.compile(r"\b(?:[Ss]tando\s+a\s+quanto\s+(?:riferito|riportato|dichiarato|detto|scritto)\s+da"
+                 r"|[Cc]ome\s+(?:riferito|riportato|dichiarato|spiegato|detto|scritto|annunciato)\s+da"
+                 r"|[Ss]tando\s+a)\s*")
+_RUMOUR = re.compile(r"\bsecondo\s+(?:(?:le|alcune|diverse|ultime|recenti|quanto)\s+)*"
+                     r"(?:indiscrezion|fonti|voci|rumor|segnalazion|riportato|riferito|ricostruzion)", re.I)
+_PARTICIPLE = re.compile(r"[a-zà-ÿ]+(?:at|ut|it|tt|st|ss|s)[oaie]$")
+
+
+def unconfirmed(sentence: str) -> bool:
+    ws = sentence.lower().split()
+    return bool(_RUMOUR.search(sentence)) or any(w in CONDITIONAL_AUX for w in ws)
+
+
+def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | None:
+    """A reported claim in the sentence [start, end); `masked` has quotations blanked out."""
+    sentence = ctx.text[start:end]
+    for regex in (_SECONDO, _DA):
+        m = regex.search(masked, start, end)
+        if m:
+            ws = words(masked, m.end(), end)
+            np_end = np_forward(ws, 0)
+            if np_end == 0:
+                continue
+            heads = {w.low for w in ws[:np_end]}
+            speaker = None if heads & RUMOUR_HEADS else ctx.resolve(ws[0].start, ws[np_end - 1].end)
+            body_start = ws[np_end].end if np_end < len(ws) and ws[np_end].text == "," else ws[np_end - 1].end
+            return _claim(ctx, "reported", speaker, body_start, end, sentence, unconfirmed(sentence))
+    return _said_that(ctx, start, end, masked, sentence)
+
+
+def _said_that(ctx: SpeakerContext, start: int, end: int, masked: str, sentence: str) -> Claim | None:
+    ws = words(masked, start, end)
+    for i, w in enumerate(ws):
+        if w.low != "che" or i == 0:
+            continue
+        k = i - 1
+        while k >= 0 and ws[k].low not in AUXILIARIES and verb_group(ws, k) <= k:
+            k -= 1
+        if k < 0 or verb_group(ws, k) != i:
+            continue
+        speaker = subject_before(ctx, ws, k)
+        if speaker:
+            return _claim(ctx, "reported", speaker, ws[i].end, end, sentence, unconfirmed(sentence))
+    return None
+
+
+def _claim(ctx: SpeakerContext, kind: str, speaker: str | None, start: int, end: int, sentence: str,
+           uncertain: bool, subject: str | None = None) -> Claim:
+    text = ctx.text[start:end].strip(" ,;:")
+    start = ctx.text.index(text, start) if text else start
+    score = {"reported": 2.0, "statement": 1.0}[kind]
+    return Claim(kind, speaker, text, start, start + len(text), sentence, score,  # type: ignore[arg-type]
+                 uncertain, subject)
+
+
+def statement(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | None:
+    """A sentence whose event has a tracked actor as subject (not after a preposition)."""
+    ws = words(masked, start, end)
+    for f in ctx.mentions:
+        if not start <= f.start < end:
+            continue
+        i = next((n for n, w in enumerate(ws) if w.start <= f.start < w.end), None)
+        if i is None or i > 0 and _complement(ws[i - 1]):
+            continue
+        j = i + 1
+        while j < len(ws) and ws[j].cap and ws[j].alpha:
+            j += 1  # the rest of the name ("Sam Altman")
+        j = _skip_apposition(ws, j)
+        if _event_verb(ws, j):
+            sentence = ctx.text[start:end]
+            return _claim(ctx, "statement", None, start, end, sentence, unconfirmed(sentence), f.entity)
+    return None
+
+
+def _complement(w: Word) -> bool:
+    return w.low in PREPOSITIONS or w.text.endswith(("'", "’")) and w.low not in ("l", "un")
+
+
+def _skip_apposition(ws: list[Word], j: int) -> int:
+    """Skip `, il CEO di OpenAI,` or `, che …,` between a subject and its verb."""
+    if j < len(ws) and ws[j].text == ",":
+        for k in range(j + 1, min(len(ws), j + 15)):
+            if ws[k].text == ",":
+                return k + 1
+    return j
+
+
+def _event_verb(ws: list[Word], j: int) -> bool:
+    j = skip_adverbs(ws, j, 1)
+    if j >= len(ws) or ws[j].cap:
+        return False
+    if ws[j].low in AUXILIARIES:
+        k = skip_adverbs(ws, j + 1, 1)
+        if k < len(ws) and ws[k].low in ("stato", "stata", "stati", "state"):
+            k += 1
+        return k < len(ws) and (ws[k].low in EVENT_VERBS or bool(_PARTICIPLE.match(ws[k].low)))
+    return ws[j].low in EVENT_VERBS

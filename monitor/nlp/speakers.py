@@ -1,0 +1,88 @@
+"""Turn a speaker noun phrase into a speaker: a tracked id, or the name/description as written.
+
+Resolution order: a tracked name (`Musk`), a spokesperson or statement of a tracked company
+(`un portavoce di OpenAI`), a role tied to a person by an earlier apposition (`lo scienziato capo
+di OpenAI, Ilya Sutskever`), a bare definite role (`il manager`) meaning the person the text was
+just talking about, else the words as written. `l'avvocato di Musk` is not Musk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from monitor.nlp.actors import Found
+from monitor.nlp.grammar import is_platform, words
+from monitor.nlp.lexicon import ARTICLES, ROLE_NOUNS, SPOKES_NOUNS, wordset
+
+# Nouns that name a person who can speak, beyond the roles used for protagonists.
+PERSON_NOUNS = ROLE_NOUNS | wordset("""
+avvocato avvocata legale legali ministro ministra giudice analista analisti esperto esperta
+docente professore professoressa dottorando dottoranda studente studentessa sindaco deputato
+deputata senatore senatrice giornalista fonte fonti portavoce economista commissario commissaria
+segretario segretaria governatore governatrice consigliere consigliera dipendente dipendenti
+ricercatori funzionario funzionaria procuratore procuratrice garante autorità rappresentante
+""")
+
+_ROLE_KEY_DROP = re.compile(r"^(?:il|lo|la|l['’]|i|gli|le|un|uno|una|un['’])\s*", re.I)
+_APPOSITION = re.compile(
+    r"\b(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|[Uu]n|[Uu]na)\s*"
+    r"((?:[a-zà-ÿ]+\s+){0,4}(?:di|del|della|dei|degli|delle|dell['’])\s*[A-Z][\w.]*)"
+    r"\s*,\s*([A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+)")
+
+
+def role_key(text: str) -> str:
+    """'lo scienziato capo dell’OpenAI' -> 'scienziato capo di openai'."""
+    text = _ROLE_KEY_DROP.sub("", text.strip()).lower().replace("’", "'")
+    text = re.sub(r"\b(?:del|dello|della|dei|degli|delle|dell')\s*", "di ", text)
+    return " ".join(text.split())
+
+
+@dataclass
+class SpeakerContext:
+    """What an article has established so far: mentions, appositions, the last speaker."""
+
+    text: str
+    mentions: list[Found]
+    kinds: dict[str, str]
+    appositions: dict[str, str] = field(default_factory=dict)
+    last_speaker: str | None = None
+
+    def learn_appositions(self) -> None:
+        for m in _APPOSITION.finditer(self.text):
+            name_start, name_end = m.span(2)
+            tracked = [f.entity for f in self.mentions if name_start <= f.start < name_end]
+            self.appositions[role_key(m.group(1))] = tracked[0] if tracked else m.group(2)
+
+    def recent_person(self, pos: int, window: int = 700) -> str | None:
+        """The tracked person named last before `pos`, if recent enough."""
+        for f in reversed(self.mentions):
+            if f.start < pos and self.kinds.get(f.entity) == "person":
+                return f.entity if pos - f.start <= window else None
+        return None
+
+    def resolve(self, start: int, end: int) -> str | None:
+        np_text = self.text[start:end].strip(" ,")
+        if not np_text or is_platform(np_text):
+            return None
+        inside = [f for f in self.mentions if start <= f.start and f.end <= end]
+        bare = _ROLE_KEY_DROP.sub("", np_text)
+        for f in inside:
+            if self.text[f.start:f.end] == bare:
+                return f.entity
+        ws = [w for w in words(np_text) if w.low not in ARTICLES]
+        head = ws[0].low if ws else ""
+        orgs = [f for f in inside if self.kinds.get(f.entity) == "organization"]
+        if orgs and head in SPOKES_NOUNS:
+            return orgs[-1].entity
+        key = role_key(np_text)
+        if key in self.appositions:
+            return self.appositions[key]
+        if not any(w.cap for w in ws):
+            if head in ROLE_NOUNS and len(ws) <= 3 and not inside:
+                return self.recent_person(start)
+            return np_text if head in PERSON_NOUNS | SPOKES_NOUNS and len(ws) >= 2 else None
+        names = [w for w in ws if w.cap]
+        if ws and not ws[0].cap and names and names[0] is ws[-len(names)] and "di" not in key.split():
+            return np_text[names[0].start:]  # "il dottorando Marco Ferri" -> "Marco Ferri"
+        return np_text
