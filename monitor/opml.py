@@ -29,7 +29,7 @@ def read_opml(data: bytes) -> list[tuple[str, str]]:
     if not data.strip():
         raise PermanentError("not an OPML document: the file is empty")
     # Always bytes, never str: listparser fetches a str that starts with "http".
-    result: Any = listparser.parse(_as_utf8(data))
+    result: Any = listparser.parse(_as_ascii(data))
     if result.get("bozo") and not result.get("feeds"):
         raise PermanentError(f"not an OPML document: {result.get('bozo_exception')}")
     if not result.get("version", "").startswith("opml"):
@@ -47,10 +47,14 @@ def read_opml(data: bytes) -> list[tuple[str, str]]:
     return feeds
 
 
-def _as_utf8(data: bytes) -> bytes:
-    """listparser decodes bytes as UTF-8 (or lets lxml guess); transcode declared legacy files."""
+def _as_ascii(data: bytes) -> bytes:
+    """The document as ASCII with character references for everything else.
+
+    listparser hands bytes to lxml's HTML parser (or decodes them as UTF-8 without lxml), which
+    guesses Latin-1 for a UTF-8 file; character references read the same everywhere.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
+        text = data.decode("utf-16", "replace")
     elif data.startswith(b"\xef\xbb\xbf"):
         text = data[3:].decode("utf-8", "replace")
     else:
@@ -65,7 +69,7 @@ def _as_utf8(data: bytes) -> bytes:
                 text = data.decode("cp1252", "replace")
     # The declaration would now lie about the bytes; drop it.
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
-    return text.encode("utf-8")
+    return text.encode("ascii", "xmlcharrefreplace")
 
 
 def write_opml(feeds: Sequence[tuple[str, str]], title: str) -> str:

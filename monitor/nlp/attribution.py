@@ -52,9 +52,12 @@ def _finite_verb(ws: list[Word]) -> int:
         low = ws[i].low
         if low in AUXILIARIES and low not in ("stato", "stata", "stati", "state"):
             return i
-        if (low in SPEECH_VERBS and not ws[i].cap and (i == 0 or ws[i - 1].low not in AUXILIARIES)
-                and not low.endswith(_NON_FINITE)):
-            return i
+        if low in SPEECH_VERBS and not ws[i].cap:
+            k = skip_adverbs(ws, i - 1, -1)
+            if k >= 0 and ws[k].low in AUXILIARIES:
+                return k  # "Ha poi aggiunto"
+            if not low.endswith(_NON_FINITE):
+                return i
     return -1
 
 

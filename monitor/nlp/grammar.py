@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PLATFORMS, PREPOSITIONS, ROLE_NOUNS, wordset
+from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, CLITICS, PLATFORMS, PREPOSITIONS, ROLE_NOUNS, wordset
 from monitor.nlp.verbs import SPEECH_VERBS
 
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
@@ -92,7 +92,8 @@ def np_backward(ws: list[Word], end: int) -> int:
 
 
 def skip_adverbs(ws: list[Word], i: int, step: int) -> int:
-    while 0 <= i < len(ws) and ws[i].low in ADVERBS:
+    """Skip adverbs and clitics ("ha poi aggiunto", "si è detto") from ws[i] in direction `step`."""
+    while 0 <= i < len(ws) and (ws[i].low in ADVERBS or ws[i].low in CLITICS and not ws[i].cap):
         i += step
     return i
 

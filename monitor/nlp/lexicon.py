@@ -42,12 +42,15 @@ ARTICLES = wordset("il lo la l i gli le un uno una un'")
 
 # Words that may stand between a subject and its verb without breaking the link.
 ADVERBS = wordset("""
-poi anche invece già ancora non ne si ci gli le lo la mi ti vi ieri oggi stesso stessa
+poi anche invece già ancora non ieri oggi stesso stessa
 subito infine inoltre intanto allora ora sempre più mai però pure addirittura perfino
 persino nuovamente spesso quindi dunque infatti comunque così tuttavia evidentemente
 sera mattina pomeriggio notte stamattina stasera domenica sabato lunedì martedì
 mercoledì giovedì venerdì
 """)
+
+# Clitic pronouns between a subject and its verb ("Musk si è detto", "gli ha risposto").
+CLITICS = wordset("si ne ci mi ti vi gli lo la le li")
 
 AUXILIARIES = wordset("""
 ha hanno aveva avevano avrebbe avrebbero avrà avranno ebbe ebbero abbia abbiano
