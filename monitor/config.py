@@ -59,6 +59,7 @@ class NlpConfig:
     model: str = ""
     relevance_threshold: float = 1.0
     key_claims: int = 3
+    rescan_days: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ def _nlp(t: _Table) -> NlpConfig:
         model=t.text("model"),
         relevance_threshold=t.number("relevance_threshold", 1.0, 0.0),
         key_claims=int(t.number("key_claims", 3, 0, 20)),
+        rescan_days=t.number("rescan_days", 7.0, 0.0, 365.0),
     )
     t.done()
     return result

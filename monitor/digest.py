@@ -122,6 +122,7 @@ def _story_view(ctx: RenderContext, story: Story, home: str, names: dict[str, st
         "claims": _claims(story, names),
         "snippet": excerpt,
         "alerted": story.alerted,
+        "earlier": story.earlier,
     }
 
 

@@ -60,6 +60,10 @@ class Story:
     def alerted(self) -> bool:
         return any(a.alerted for a in [self.primary, *self.members])
 
+    @property
+    def earlier(self) -> bool:
+        return self.primary.earlier
+
 
 def tokens(article: StoredArticle) -> frozenset[str]:
     """Content words of the title and the lead, accent- and case-folded."""

@@ -98,8 +98,8 @@ class Fetcher:
         return await self._get(url, {"Accept": PAGE_ACCEPT})
 
     def _host_lock(self, url: str) -> asyncio.Lock:
-        parts = urlsplit(url)
-        key = f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+        # Keyed by host name alone: http and https, or two ports, are still one publisher's server.
+        key = (urlsplit(url).hostname or "").lower()
         lock = self._host_locks.get(key)
         if lock is None:
             lock = self._host_locks[key] = asyncio.Lock()

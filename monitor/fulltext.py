@@ -8,6 +8,7 @@ reason to lose an article.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from typing import Any
@@ -51,10 +52,8 @@ def _extract(body: bytes, content_type: str, url: str) -> str | None:
     html: Any = body
     match = _CHARSET.search(content_type)
     if match:
-        try:
+        with contextlib.suppress(LookupError):  # unknown charset: let trafilatura sniff the bytes
             html = body.decode(match.group(1), "replace")
-        except LookupError:
-            pass  # unknown charset: let trafilatura sniff the bytes
     text = trafilatura.extract(
         html, url=url, include_comments=False, include_tables=False, include_images=False,
         favor_precision=True, deduplicate=True, output_format="txt",

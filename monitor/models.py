@@ -105,6 +105,7 @@ class StoredArticle:
     key_claims: tuple[Claim, ...]
     salience: dict[str, float]
     alerted: bool = False
+    earlier: bool = False  # found by a re-scan after an entity change: earlier coverage
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import listparser
 
 from monitor.errors import PermanentError
 
+# Characters XML 1.0 cannot carry at all, even as references.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.IGNORECASE)
 
 
@@ -76,9 +78,10 @@ def write_opml(feeds: Sequence[tuple[str, str]], title: str) -> str:
     """An OPML 2.0 document listing `feeds` [(xml_url, title)] flat, in order."""
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
-    ET.SubElement(head, "title").text = title
+    ET.SubElement(head, "title").text = _NOT_XML.sub("", title)
     body = ET.SubElement(root, "body")
     for url, name in feeds:
-        ET.SubElement(body, "outline", type="rss", text=name or url, title=name or url, xmlUrl=url)
+        label = _NOT_XML.sub("", name) or url
+        ET.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=_NOT_XML.sub("", url))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -34,6 +34,7 @@ from monitor.errors import (
     SmtpTemporaryError,
 )
 from monitor.fetch import Fetcher
+from monitor.fulltext import fetch_full_text
 from monitor.mail import send_raw
 from monitor.models import OutgoingMessage
 from monitor.nlp import Analyzer
@@ -124,6 +125,8 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
                       rng=rt.rng, jitter=rt.config.polling.jitter)
     feeds.record_success(rt.store, feed.id, now=now, next_check=when, etag=result.etag,
                          last_modified=result.last_modified, new_url=result.permanent_url)
+    if cfg is not None and cfg.full_text:
+        await _fetch_full_texts(rt, new_ids)
     await analyze_articles(rt, new_ids)
     status = "not-modified" if parsed is None else "new"
     log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids))
@@ -137,6 +140,38 @@ def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str,
                       failures=feed.consecutive_failures + 1, retry_after=retry_after, rng=rt.rng,
                       jitter=rt.config.polling.jitter)
     feeds.record_failure(rt.store, feed.id, now=now, next_check=when, error=error, disable=disable)
+
+
+async def _fetch_full_texts(rt: Runtime, article_ids: list[int]) -> None:
+    """Replace feed summaries with the page's main text; the feed's text stays on any failure."""
+    for article_id in article_ids:
+        story = articles.load_story(rt.store, article_id)
+        if story.url:
+            text = await fetch_full_text(rt.fetcher, story.url)
+            if text and len(text) > len(story.text):
+                articles.set_text(rt.store, article_id, text)
+
+
+async def rescan(rt: Runtime, entity_ids: set[str]) -> int:
+    """Re-analyse recent articles after entities changed; returns how many gained an actor."""
+    if not entity_ids:
+        return 0
+    now = rt.clock()
+    loop = asyncio.get_running_loop()
+    gained = 0
+    for article_id in articles.recent_analyzed(rt.store, now - timedelta(days=rt.config.nlp.rescan_days)):
+        title, text = articles.article_text(rt.store, article_id)
+        analysis = await loop.run_in_executor(rt.nlp_pool, rt.analyzer.analyze, title, text)
+        relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
+        before = set(articles.relevant_entities(articles.load_story(rt.store, article_id).salience,
+                                                rt.config.nlp.relevance_threshold))
+        newly = (relevant & entity_ids) - before
+        articles.save_analysis(rt.store, article_id, analysis)
+        if newly:
+            digests = [d.name for d in rt.config.digests if not d.actors or newly & set(d.actors)]
+            articles.reopen_for_digests(rt.store, article_id, digests, now)
+            gained += 1
+    return gained
 
 
 async def analyze_articles(rt: Runtime, article_ids: list[int]) -> None:

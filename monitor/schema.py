@@ -111,4 +111,10 @@ CREATE TABLE alerts (
 )
 """
 
-MIGRATIONS: list[str] = [_V1]
+# v2: an article re-scanned after an entity change that found a new actor in it is shown again
+# as earlier coverage.
+_V2 = """
+ALTER TABLE articles ADD COLUMN rescanned_at REAL
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]

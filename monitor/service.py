@@ -139,6 +139,8 @@ class Daemon:
             log.error("reload refused, keeping the previous configuration: %s", exc)
             notify("READY=1", f"STATUS=reload failed, old config kept: {exc}"[:400])
             return
+        old = {e.id: e for e in self.rt.config.entities}
+        changed = {e.id for e in config.entities if old.get(e.id) != e}
         self.rt.analyzer.set_entities(config.entities)
         feeds.sync_feeds(self.rt.store, config.feeds)
         self.rt.config = config
@@ -146,6 +148,9 @@ class Daemon:
         self._schedule_digests()
         log.info("configuration reloaded: %d feeds, %d entities", len(config.feeds), len(config.entities))
         notify("READY=1", f"STATUS={self.status_line()}")
+        if changed:
+            gained = await pipeline.rescan(self.rt, changed)
+            log.info("re-scan for %s: %d recent articles gained a match", ", ".join(sorted(changed)), gained)
 
     def status_line(self) -> str:
         health = feeds.feed_health(self.rt.store)

@@ -131,6 +131,26 @@ def save_analysis(store: Store, article_id: int, analysis: Analysis) -> set[str]
     return set(analysis.entities) - before
 
 
+def set_text(store: Store, article_id: int, text: str) -> None:
+    """Replace the feed's text with the article page's full text (before analysis)."""
+    with store.transaction() as db:
+        db.execute("UPDATE articles SET text = ? WHERE id = ?", (text, article_id))
+
+
+def recent_analyzed(store: Store, since: datetime) -> list[int]:
+    rows = store.db.execute("SELECT id FROM articles WHERE status = ? AND first_seen_at >= ? ORDER BY id",
+                            (ANALYZED, ts(since)))
+    return [r["id"] for r in rows]
+
+
+def reopen_for_digests(store: Store, article_id: int, digests: Sequence[str], now: datetime) -> None:
+    """A re-scan found a new actor: the article goes to these digests again, as earlier coverage."""
+    with store.transaction() as db:
+        db.execute("UPDATE articles SET rescanned_at = ? WHERE id = ?", (ts(now), article_id))
+        db.executemany("DELETE FROM digest_marks WHERE digest = ? AND article_id = ?",
+                       [(d, article_id) for d in digests])
+
+
 def relevant_entities(salience: dict[str, float], threshold: float) -> list[str]:
     return [e for e, score in salience.items() if score >= threshold]
 
@@ -152,7 +172,8 @@ def load_story(store: Store, article_id: int) -> StoredArticle:
         id=row["id"], url=row["url"], title=row["title"], text=row["text"],
         published=dt(row["published_at"]), first_seen=dt(row["first_seen_at"]) or datetime.min,
         outlets=outlets, mentions=mentions, key_claims=claims,
-        salience=json.loads(row["salience"]), alerted=row["alerted_entities"] != "[]")
+        salience=json.loads(row["salience"]), alerted=row["alerted_entities"] != "[]",
+        earlier=row["rescanned_at"] is not None)
 
 
 def stories_for_digest(store: Store, digest: str, actors: Sequence[str], threshold: float,

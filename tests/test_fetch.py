@@ -10,12 +10,14 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
 from monitor.config import PollingConfig
 from monitor.errors import FeedGoneError, FetchError, TooLargeError
 from monitor.fetch import Fetcher, max_age
+from monitor.fulltext import fetch_full_text
 
 try:
     from tests.ingest_server import ConcurrencyTracker, IngestServer, RecordedRequest, Route, ingest_server
@@ -425,3 +427,48 @@ async def test_fetch_page(ingest_server: Serve, fetcher: Fetcher) -> None:
     assert (result.status, result.body) == (200, page)
     assert "text/html" in server.requests[0].headers["accept"]
     assert "if-none-match" not in server.requests[0].headers
+
+
+# --- full text ---------------------------------------------------------------------------------
+
+ARTICLE = (Path(__file__).parent / "data" / "feeds" / "article.html").read_bytes()
+
+
+async def test_full_text_extracts_the_article(ingest_server: Serve, fetcher: Fetcher) -> None:
+    pytest.importorskip("trafilatura")
+    server = ingest_server({"/art": Route(body=ARTICLE, headers={"Content-Type": "text/html; charset=utf-8"})})
+    text = await fetch_full_text(fetcher, server.url("/art"))
+    assert text is not None
+    assert "L'Italia ha un talento straordinario" in text
+    assert "dottorato" in text
+    assert "Accetta" not in text and "P.IVA" not in text  # boilerplate left out
+
+
+async def test_full_text_latin1_page(ingest_server: Serve, fetcher: Fetcher) -> None:
+    pytest.importorskip("trafilatura")
+    body = ARTICLE.replace(b'charset="utf-8"', b'charset="iso-8859-1"').decode("utf-8").encode("latin-1", "replace")
+    server = ingest_server({"/art": Route(body=body, headers={"Content-Type": "text/html; charset=ISO-8859-1"})})
+    text = await fetch_full_text(fetcher, server.url("/art"))
+    assert text is not None and "toccherà" in text
+
+
+@pytest.mark.parametrize("route", [
+    Route(status=404, body=b"<html>not found</html>"),
+    Route(status=410),
+    Route(body=b"%PDF-1.4 binary", headers={"Content-Type": "application/pdf"}),
+    Route(body=b"<html><body><p>Troppo corto.</p></body></html>", headers={"Content-Type": "text/html"}),
+    Route(body=b"", headers={"Content-Type": "text/html"}),
+    Route(body=b"\x00\xff\xfe garbage \x00" * 50, headers={"Content-Type": "text/html"}),
+], ids=["404", "410", "pdf", "too-short", "empty", "garbage"])
+async def test_full_text_failures_give_none(ingest_server: Serve, fetcher: Fetcher, route: Route) -> None:
+    server = ingest_server({"/art": route})
+    assert await fetch_full_text(fetcher, server.url("/art")) is None
+
+
+async def test_full_text_timeout_gives_none(ingest_server: Serve) -> None:
+    server = ingest_server({"/art": Route(body=ARTICLE, trickle=0.05)})
+    fetcher = Fetcher(polling(timeout_seconds=0.3))
+    try:
+        assert await fetch_full_text(fetcher, server.url("/art")) is None
+    finally:
+        await fetcher.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -307,6 +308,35 @@ def test_billion_laughs_not_expanded(name: str) -> None:
     assert "entity declarations removed" in (feed.problem or "")
 
 
+LAUGH = '<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">'
+ITEM = '<rss version="2.0"><channel><title>t</title><item><title>&lol2;</title><guid>g</guid></item></channel></rss>'
+
+
+@pytest.mark.parametrize("body", [
+    # a comment holding "<x" before the DOCTYPE, and an ATTLIST default holding "<a"
+    f'<?xml version="1.0"?><!-- <x --><!DOCTYPE rss [<!ATTLIST x y "<a>">{LAUGH}]>{ITEM}',
+    # an entity value holding "]>" to end a naive DOCTYPE match early
+    f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "]>">{LAUGH}]>{ITEM}',
+    # lower-case keyword, and a DOCTYPE split over lines
+    f'<?xml version="1.0"?>\n<!DOCTYPE rss\n[\n{LAUGH.replace("ENTITY", "entity")}\n]>\n{ITEM}',
+], ids=["comment-and-attlist", "bracket-in-value", "lowercase-multiline"])
+def test_entity_tricks_never_expand(body: str) -> None:
+    try:
+        feed = parse(body.encode())
+    except NotAFeedError:
+        return
+    assert "lollol" not in _all_text(feed)
+
+
+def test_entity_declaration_inside_cdata_is_just_text() -> None:
+    # An article *about* XXE must not make its feed suspicious.
+    item = ('<item><title>x</title><guid>g</guid><description><![CDATA[Attenzione a <!ENTITY xxe SYSTEM '
+            '"file:///etc/passwd"> nei parser]]></description></item>')
+    feed = parse(rss(item).encode())
+    assert feed.problem is None
+    assert "<!ENTITY xxe" in feed.entries[0].text
+
+
 def test_feedparser_alone_expands_a_one_line_doctype() -> None:
     # Why the guard exists: feedparser's DOCTYPE filter is line-anchored, so a one-line internal
     # subset reaches expat, which expands it. If a future feedparser fixes this, this canary
@@ -401,3 +431,33 @@ def test_real_italian_date_and_enclosure_link() -> None:
     dday = parse_feed((REAL / "it-news" / "dday.it__rss__2025-02-26.atom.xml").read_bytes(),
                       {}, "https://www.dday.it/rss", NOW)
     assert dday.entries[0].url is not None and dday.entries[0].url.startswith("https://www.dday.it/redazione/")
+
+
+@pytest.mark.parametrize("body", [
+    # a SYSTEM literal may legally hold "<!--": an inert-section scanner would be fooled
+    f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "<!--" [{LAUGH}<!ENTITY z SYSTEM "-->">]>{ITEM}',
+    # two DOCTYPEs
+    f'<?xml version="1.0"?><!DOCTYPE rss [{LAUGH}]><!DOCTYPE rss [{LAUGH}]>{ITEM}',
+    # unterminated
+    f'<?xml version="1.0"?><!DOCTYPE rss [{LAUGH}',
+], ids=["system-literal-comment", "two-doctypes", "unterminated"])
+def test_more_entity_tricks(body: str) -> None:
+    try:
+        feed = parse(body.encode())
+    except NotAFeedError:
+        return
+    assert "lollol" not in _all_text(feed)
+
+
+def test_hostile_doctype_is_linear() -> None:
+    body = b'<?xml version="1.0"?>' + b"<!DOCTYPE x [" * 200_000 + b'<!ENTITY a "b">'
+    started = time.monotonic()
+    with pytest.raises(NotAFeedError):
+        parse(body)
+    assert time.monotonic() - started < 1.0
+
+
+def test_feedparser_crash_becomes_not_a_feed() -> None:
+    # feedparser 6.0.14 raises KeyError('links') on this (found by fuzzing parse_feed).
+    with pytest.raises(NotAFeedError, match="parser failed"):
+        parse(b"<channel<entry<link</item</link>")

@@ -8,6 +8,7 @@ from monitor.nlp.quoteclaims import SentenceQuotes, quote_claims
 from monitor.nlp.quotemarks import Quote
 from monitor.nlp.reported import reported, statement
 from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.subjects import sentence_subject, speech_noun_owner
 
 
 def _mask(text: str, quotes: list[Quote]) -> str:
@@ -33,9 +34,13 @@ def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quo
         found = quote_claims(ctx, SentenceQuotes(start, end, inside), prev_speaker, tracked) if inside else []
         prev_speaker = found[-1].speaker if found else None
         claims.extend(found)
-        if not found:
-            claim = reported(ctx, start, end, masked) or statement(ctx, start, end, masked)
-            if claim is not None:
-                claims.append(claim)
-                ctx.last_speaker = claim.speaker or claim.subject or ctx.last_speaker
+        if found:
+            ctx.note(prev_speaker, start)
+            continue
+        claim = reported(ctx, start, end, masked) or statement(ctx, start, end, masked)
+        if claim is not None:
+            claims.append(claim)
+        subject, _ = sentence_subject(ctx, start, end, masked)
+        topic = speech_noun_owner(ctx, start, end, masked)
+        ctx.note(topic or (claim.speaker or claim.subject if claim else None) or subject, start)
     return claims

@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, CLITICS, PLATFORMS, PREPOSITIONS, ROLE_NOUNS, wordset
+from monitor.nlp.lexicon import (
+    ADVERBS,
+    ARTICLES,
+    AUXILIARIES,
+    CLITICS,
+    PLATFORMS,
+    PREPOSITIONS,
+    ROLE_NOUNS,
+    wordset,
+)
 from monitor.nlp.verbs import SPEECH_VERBS
 
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")

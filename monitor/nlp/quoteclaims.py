@@ -59,7 +59,7 @@ def quote_claims(ctx: SpeakerContext, sent: SentenceQuotes, prev_speaker: str | 
         if speaker and text[q.start:q.end].strip():
             claims.append(Claim("quote", speaker, text[q.start:q.end], q.start, q.end,
                                 text[sent.start:sent.end], _score(3.0, speaker, tracked)))
-            ctx.last_speaker = speaker
+            ctx.note(speaker, q.start)
         cursor = q.outer_end
     return claims
 

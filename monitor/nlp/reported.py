@@ -15,9 +15,10 @@ from monitor.nlp.attribution import subject_before
 from monitor.nlp.grammar import Word, np_forward, skip_adverbs, verb_group, words
 from monitor.nlp.lexicon import AUXILIARIES, CONDITIONAL_AUX, PREPOSITIONS, RUMOUR_HEADS
 from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.subjects import skip_apposition
 from monitor.nlp.verbs import EVENT_VERBS
 
-_SECONDO = re.compile(r"(?:^|[,;:]\s*|\b[Ee]\s+)[Ss]econdo\s+")
+_SECONDO = re.compile(r"\b[Ss]econdo\s+")
 _DA = re.compile(r"\b(?:[Ss]tando\s+a\s+quanto\s+(?:riferito|riportato|dichiarato|detto|scritto)\s+da"
                  r"|[Cc]ome\s+(?:riferito|riportato|dichiarato|spiegato|detto|scritto|annunciato)\s+da"
                  r"|[Ss]tando\s+a)\s*")
@@ -26,9 +27,14 @@ _RUMOUR = re.compile(r"\bsecondo\s+(?:(?:le|alcune|diverse|ultime|recenti|quanto
 _PARTICIPLE = re.compile(r"[a-zà-ÿ]+(?:at|ut|it|tt|st|ss|s)[oaie]$")
 
 
+# The news conditional ("starebbe valutando", "avrebbe detto"); the modals dovrebbe/potrebbe/
+# vorrebbe express obligation or possibility, not hearsay.
+_CONDITIONAL = re.compile(r"\b(?!(?:dov|pot|vor)rebber?o?\b)[a-zà-ÿ]+rebber?o?\b", re.I)
+
+
 def unconfirmed(sentence: str) -> bool:
     ws = sentence.lower().split()
-    return bool(_RUMOUR.search(sentence)) or any(w in CONDITIONAL_AUX for w in ws)
+    return bool(_RUMOUR.search(sentence) or _CONDITIONAL.search(sentence)) or any(w in CONDITIONAL_AUX for w in ws)
 
 
 def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | None:
@@ -36,13 +42,17 @@ def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | 
     sentence = ctx.text[start:end]
     for regex in (_SECONDO, _DA):
         m = regex.search(masked, start, end)
-        if m:
+        lead = masked[start:m.start()].strip().lower() if m else ""
+        if m and (not lead or lead.endswith((",", ";", ":")) or lead in ("e", "ma", "ed")):
             ws = words(masked, m.end(), end)
             np_end = np_forward(ws, 0)
             if np_end == 0:
                 continue
-            heads = {w.low for w in ws[:np_end]}
-            speaker = None if heads & RUMOUR_HEADS else ctx.resolve(ws[0].start, ws[np_end - 1].end)
+            if {w.low for w in ws[:np_end]} & RUMOUR_HEADS:
+                return None  # "secondo indiscrezioni": a rumour, left to `statement` (unconfirmed)
+            speaker = ctx.resolve(ws[0].start, ws[np_end - 1].end)
+            if speaker is None:
+                continue
             body_start = ws[np_end].end if np_end < len(ws) and ws[np_end].text == "," else ws[np_end - 1].end
             return _claim(ctx, "reported", speaker, body_start, end, sentence, unconfirmed(sentence))
     return _said_that(ctx, start, end, masked, sentence)
@@ -58,6 +68,9 @@ def _said_that(ctx: SpeakerContext, start: int, end: int, masked: str, sentence:
             k -= 1
         if k < 0 or verb_group(ws, k) != i:
             continue
+        aux = skip_adverbs(ws, k - 1, -1)
+        if aux >= 0 and ws[aux].low in AUXILIARIES:
+            k = aux  # "Musk ha poi detto che": the subject is before the auxiliary
         speaker = subject_before(ctx, ws, k)
         if speaker:
             return _claim(ctx, "reported", speaker, ws[i].end, end, sentence, unconfirmed(sentence))
@@ -85,7 +98,7 @@ def statement(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim |
         j = i + 1
         while j < len(ws) and ws[j].cap and ws[j].alpha:
             j += 1  # the rest of the name ("Sam Altman")
-        j = _skip_apposition(ws, j)
+        j = skip_apposition(ws, j)
         if _event_verb(ws, j):
             sentence = ctx.text[start:end]
             return _claim(ctx, "statement", None, start, end, sentence, unconfirmed(sentence), f.entity)
@@ -94,15 +107,6 @@ def statement(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim |
 
 def _complement(w: Word) -> bool:
     return w.low in PREPOSITIONS or w.text.endswith(("'", "’")) and w.low not in ("l", "un")
-
-
-def _skip_apposition(ws: list[Word], j: int) -> int:
-    """Skip `, il CEO di OpenAI,` or `, che …,` between a subject and its verb."""
-    if j < len(ws) and ws[j].text == ",":
-        for k in range(j + 1, min(len(ws), j + 15)):
-            if ws[k].text == ",":
-                return k + 1
-    return j
 
 
 def _event_verb(ws: list[Word], j: int) -> bool:

@@ -31,6 +31,17 @@ _APPOSITION = re.compile(
     r"\s*,\s*([A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+)")
 
 
+def _full_name(text: str) -> bool:
+    """"Satya Nadella": two or more capitalised words and nothing else."""
+    parts = text.split()
+    return len(parts) >= 2 and all(p[:1].isupper() for p in parts)
+
+
+def _definite_role(np_text: str, head: str) -> bool:
+    """'il presidente di Microsoft', 'l’amministratore delegato di X': a role under a definite article."""
+    return head in ROLE_NOUNS and bool(re.match(r"(?:il|lo|la|l['’])\s*[a-z]", np_text, re.I))
+
+
 def role_key(text: str) -> str:
     """'lo scienziato capo dell’OpenAI' -> 'scienziato capo di openai'."""
     text = _ROLE_KEY_DROP.sub("", text.strip()).lower().replace("’", "'")
@@ -47,6 +58,21 @@ class SpeakerContext:
     kinds: dict[str, str]
     appositions: dict[str, str] = field(default_factory=dict)
     last_speaker: str | None = None
+    last_person: tuple[str, int] | None = None  # (person, offset) the text last talked about
+
+    def note(self, speaker: str | None, pos: int) -> None:
+        """Remember who the text is talking about, for pro-drop verbs and role anaphora."""
+        if not speaker:
+            return
+        self.last_speaker = speaker
+        if self.kinds.get(speaker) == "person" or _full_name(speaker):
+            self.last_person = (speaker, pos)
+
+    def __post_init__(self) -> None:
+        # Capitalised words seen inside a sentence (after a lower-case word, a comma or another
+        # capitalised word): names. "Buona" or "Inevitabile" capitalised only at a sentence start are not.
+        self.midcaps = set(re.findall(r"(?:[a-zà-ÿ0-9,;:)»”]|[A-ZÀ-Ý][\w-]+)[ \u00a0]+([A-ZÀ-Ý][\w’'-]*)",
+                                      self.text))
 
     def learn_appositions(self) -> None:
         for m in _APPOSITION.finditer(self.text):
@@ -55,7 +81,9 @@ class SpeakerContext:
             self.appositions[role_key(m.group(1))] = tracked[0] if tracked else m.group(2)
 
     def recent_person(self, pos: int, window: int = 700) -> str | None:
-        """The tracked person named last before `pos`, if recent enough."""
+        """The person the text talked about last before `pos`, if recent enough."""
+        if self.last_person is not None and self.last_person[1] < pos:
+            return self.last_person[0] if pos - self.last_person[1] <= window else None
         for f in reversed(self.mentions):
             if f.start < pos and self.kinds.get(f.entity) == "person":
                 return f.entity if pos - f.start <= window else None
@@ -78,11 +106,16 @@ class SpeakerContext:
         key = role_key(np_text)
         if key in self.appositions:
             return self.appositions[key]
+        if _definite_role(np_text, head) and " di " in f" {key} " and not any(self.kinds.get(f.entity) == "person" for f in inside):
+            # "«…», ha detto l'amministratore delegato di Microsoft" right after "Satya Nadella ha …"
+            return self.recent_person(start, window=400) or np_text
         if not any(w.cap for w in ws):
             if head in ROLE_NOUNS and len(ws) <= 3 and not inside:
                 return self.recent_person(start)
             return np_text if head in PERSON_NOUNS | SPOKES_NOUNS and len(ws) >= 2 else None
         names = [w for w in ws if w.cap]
+        if ws[0].cap and len(ws) == 1 and not inside and ws[0].text not in self.midcaps:
+            return None  # a capitalised word only at a sentence start is not evidence of a name
         if ws and not ws[0].cap and names and names[0] is ws[-len(names)] and "di" not in key.split():
             return np_text[names[0].start:]  # "il dottorando Marco Ferri" -> "Marco Ferri"
         return np_text
