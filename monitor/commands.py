@@ -39,7 +39,7 @@ async def cmd_once(args: argparse.Namespace) -> int:
           f"{sum(o.new_articles for o in outcomes)} new articles, {sent} messages sent")
     for o in failed:
         print(f"  {o.feed}: {o.error}")
-    return 0
+    return 1 if rt.sending_paused else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int | object:
@@ -153,7 +153,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         print("# paste into the main config file")
         for url, title in found:
             if url not in known:
-                print(f"\n[[feeds]]\nurl = {json.dumps(url)}\nname = {json.dumps(title or url)}")
+                print(f"\n[[feeds]]\nurl = {json.dumps(url, ensure_ascii=False)}\nname = {json.dumps(title or url, ensure_ascii=False)}")
         return 0
     config = load_config(args.config)
     print(write_opml([(f.url, f.name) for f in config.feeds], "monitor feeds"))

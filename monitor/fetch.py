@@ -161,10 +161,17 @@ class Fetcher:
             raise FetchError(f"{where}: {_describe(exc)}") from None
         except OSError as exc:
             raise FetchError(f"{where}: {exc.__class__.__name__}: {exc}") from None
+        except (httpx.InvalidURL, httpx.StreamError, ValueError) as exc:
+            # Malformed URLs or header values (a stored validator with a newline, say).
+            raise FetchError(f"{where}: {_describe(exc)}") from None
 
 
 def _check_scheme(url: str, current: str) -> None:
-    if urlsplit(current).scheme not in ("http", "https"):
+    try:
+        parts = urlsplit(current)
+    except ValueError as exc:
+        raise FetchError(f"{url}: invalid URL {current!r}: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise FetchError(f"{url}: refusing to fetch non-HTTP URL {current!r}")
 
 

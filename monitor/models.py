@@ -62,6 +62,7 @@ class Mention:
     start: int
     end: int
     in_title: bool = False
+    why: str = field(default="", compare=False)  # evidence: which alias and rule made the match
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,11 @@ class Route:
     chunked: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordedRequest:
+    """Recorded as soon as the request arrives (before the response), so a test that got its
+    response always finds the request here; `ended` is set when the handler finishes."""
+
     method: str
     path: str
     headers: dict[str, str]  # lower-cased names
@@ -130,7 +133,7 @@ class IngestServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = http.server.ThreadingHTTPServer((self.host, 0), Handler)
+        self._httpd = _QuietServer((self.host, 0), Handler)
         self._httpd.daemon_threads = True  # a trickling handler must not block shutdown
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -151,8 +154,18 @@ class IngestServer:
         return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return  # a client hanging up (deadline, size cap) is what many tests provoke
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     owner: IngestServer
+    _in_flight = False
     protocol_version = "HTTP/1.1"  # keep-alive, Content-Length framing, like real servers
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
@@ -166,7 +179,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             host=owner.host, started=started,
         )
+        owner.requests.append(request)
         owner.tracker.enter(owner.host)
+        self._in_flight = True
         try:
             spec = owner.routes.get(self.path) or owner.routes.get(self.path.split("?")[0])
             if spec is None:
@@ -179,11 +194,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             pass  # the client gave up (deadline, size cap): exactly what some tests want
         finally:
-            owner.tracker.leave(owner.host)
-            owner.requests.append(RecordedRequest(
-                method=request.method, path=request.path, headers=request.headers,
-                host=request.host, started=started, ended=time.monotonic(),
-            ))
+            self._leave()
+            request.ended = time.monotonic()
+
+    def _leave(self) -> None:
+        """Stop counting this request as in flight. Called just *before* the last bytes go out:
+        once the client holds the whole response it may start its next request, and that one
+        must not overlap this one in the tracker's eyes."""
+        if self._in_flight:
+            self._in_flight = False
+            self.owner.tracker.leave(self.owner.host)
 
     def _respond(self, route: Route) -> None:
         owner = self.owner
@@ -206,17 +226,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif "content-length" not in names:
             length = route.content_length if route.content_length is not None else len(body)
             self.send_header("Content-Length", str(length))
+        if not body and not route.chunked:
+            self._leave()  # the headers are the whole response
         self.end_headers()
         self.wfile.flush()
         if route.chunked:
             self._send_chunked(body, route)
         elif route.trickle is not None:
             for i in range(len(body)):
+                if i == len(body) - 1:
+                    self._leave()
                 self.wfile.write(body[i:i + 1])
                 self.wfile.flush()
                 if not owner.sleep(route.trickle):
                     return
         else:
+            self._leave()
             self.wfile.write(body)
             self.wfile.flush()
         if route.hang:
@@ -232,6 +257,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             if route.trickle is not None and not self.owner.sleep(route.trickle):
                 return
+        self._leave()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

@@ -32,6 +32,7 @@ class Analyzer:
         """Run the pipeline; results are on `doc._.mentions`, `doc._.title_mentions`, `doc._.claims`."""
         doc = self.nlp.make_doc(text)
         doc._.title = title
+        doc._.raw = text
         for _, proc in self.nlp.pipeline:
             doc = proc(doc)
         return doc

@@ -7,6 +7,7 @@ headline style `Musk: «…»`, and `«…», ha detto S, «…»` where both ha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.nlp.grammar import Word, np_backward, np_forward, skip_adverbs, verb_group, words
@@ -46,7 +47,7 @@ def after(ctx: SpeakerContext, start: int, limit: int) -> Attribution | None:
     return None
 
 
-def _finite_verb(ws: list[Word]) -> int:
+def _finite_verb(ws: Sequence[Word]) -> int:
     """Index of the last finite verb group in a clause (auxiliary or speech verb), or -1."""
     for i in range(len(ws) - 1, -1, -1):
         low = ws[i].low
@@ -76,7 +77,7 @@ def before(ctx: SpeakerContext, start: int, colon: int) -> str | None:
     return subject_before(ctx, ws, v)
 
 
-def subject_before(ctx: SpeakerContext, ws: list[Word], v: int, pro_drop: bool = True) -> str | None:
+def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bool = True) -> str | None:
     """Subject of the verb at ws[v]: the noun phrase right before it, across appositions.
 
     With no subject of its own the verb inherits the last speaker, unless `pro_drop` is False.
@@ -104,7 +105,7 @@ def subject_before(ctx: SpeakerContext, ws: list[Word], v: int, pro_drop: bool =
     return inherited if _no_subject(segments) else None
 
 
-def _segments(ws: list[Word]) -> list[list[Word]]:
+def _segments(ws: Sequence[Word]) -> list[list[Word]]:
     out: list[list[Word]] = [[]]
     for w in ws:
         if w.text == ",":
@@ -114,7 +115,7 @@ def _segments(ws: list[Word]) -> list[list[Word]]:
     return [s for s in out if s] or [[]]
 
 
-def _is_np(seg: list[Word]) -> bool:
+def _is_np(seg: Sequence[Word]) -> bool:
     return bool(seg) and seg[0].low not in PREPOSITIONS and seg[0].low not in ADVERBS and (
         np_forward(seg, 0) == len(seg))
 

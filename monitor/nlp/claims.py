@@ -30,7 +30,7 @@ def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quo
     claims: list[Claim] = []
     prev_speaker: str | None = None
     for start, end in sentences:
-        inside = [q for q in outer if start <= q.outer_start and q.outer_end <= end]
+        inside = [q for q in outer if start <= q.start and q.end <= end]
         found = quote_claims(ctx, SentenceQuotes(start, end, inside), prev_speaker, tracked) if inside else []
         prev_speaker = found[-1].speaker if found else None
         claims.extend(found)

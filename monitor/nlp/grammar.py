@@ -7,7 +7,9 @@ one clause (elided articles stay glued to their apostrophe: `dell'`, `l'`), not 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import NamedTuple
 
 from monitor.nlp.lexicon import (
     ADVERBS,
@@ -25,15 +27,13 @@ _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
 _DI = wordset("di d del dello della dei degli delle dell")
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
+    """A word with offsets; `low` is lower case without a final apostrophe ("dell'" -> "dell")."""
+
     text: str
     start: int
     end: int
-
-    @property
-    def low(self) -> str:
-        return self.text.lower().rstrip("'’")
+    low: str
 
     @property
     def cap(self) -> bool:
@@ -47,9 +47,16 @@ class Word:
         return self.text[:1].isalnum()
 
 
-def words(text: str, start: int = 0, end: int | None = None) -> list[Word]:
-    end = len(text) if end is None else end
-    return [Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+def words(text: str, start: int = 0, end: int | None = None) -> tuple[Word, ...]:
+    """The words of text[start:end] with offsets into `text`."""
+    return _words(text, start, len(text) if end is None else end)
+
+
+@lru_cache(maxsize=1024)
+def _words(text: str, start: int, end: int) -> tuple[Word, ...]:
+    # Cached: the attribution, reported-speech and subject rules split the same clauses repeatedly.
+    return tuple(Word(w, m.start(), m.end(), w.lower().rstrip("'’"))
+                 for m in _WORD.finditer(text, start, end) for w in (m.group(),))
 
 
 def is_stop(w: Word) -> bool:
@@ -60,7 +67,7 @@ def is_stop(w: Word) -> bool:
             or (not w.cap and low in SPEECH_VERBS))
 
 
-def np_forward(ws: list[Word], i: int) -> int:
+def np_forward(ws: Sequence[Word], i: int) -> int:
     """End index (exclusive) of the noun phrase starting at ws[i], or i if there is none."""
     j = i
     if j < len(ws) and ws[j].low in ARTICLES | {"un"} and ws[j].alpha:
@@ -78,7 +85,7 @@ def np_forward(ws: list[Word], i: int) -> int:
     return _complement(ws, j)
 
 
-def _complement(ws: list[Word], j: int) -> int:
+def _complement(ws: Sequence[Word], j: int) -> int:
     """Extend over "di OpenAI", "dell'OpenAI", "di un comitato di residenti"."""
     while j + 1 < len(ws) and ws[j].low in _DI:
         k = np_forward(ws, j + 1)
@@ -88,7 +95,7 @@ def _complement(ws: list[Word], j: int) -> int:
     return j
 
 
-def np_backward(ws: list[Word], end: int) -> int:
+def np_backward(ws: Sequence[Word], end: int) -> int:
     """Start index of a noun phrase that ends right before ws[end], or `end` if there is none."""
     best = end
     for start in range(end - 1, max(-1, end - 9), -1):
@@ -100,14 +107,14 @@ def np_backward(ws: list[Word], end: int) -> int:
     return best
 
 
-def skip_adverbs(ws: list[Word], i: int, step: int) -> int:
+def skip_adverbs(ws: Sequence[Word], i: int, step: int) -> int:
     """Skip adverbs and clitics ("ha poi aggiunto", "si è detto") from ws[i] in direction `step`."""
     while 0 <= i < len(ws) and (ws[i].low in ADVERBS or ws[i].low in CLITICS and not ws[i].cap):
         i += step
     return i
 
 
-def verb_group(ws: list[Word], i: int) -> int:
+def verb_group(ws: Sequence[Word], i: int) -> int:
     """End of a speech verb group starting at ws[i] ("ha poi aggiunto", "spiega"), else i."""
     j = i
     if j < len(ws) and ws[j].low in AUXILIARIES:

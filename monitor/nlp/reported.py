@@ -9,6 +9,7 @@ Reported: `secondo Altman, …`, `Musk ha detto che …`, `stando a quanto rifer
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from monitor.models import Claim
 from monitor.nlp.attribution import subject_before
@@ -109,7 +110,7 @@ def _complement(w: Word) -> bool:
     return w.low in PREPOSITIONS or w.text.endswith(("'", "’")) and w.low not in ("l", "un")
 
 
-def _event_verb(ws: list[Word], j: int) -> bool:
+def _event_verb(ws: Sequence[Word], j: int) -> bool:
     j = skip_adverbs(ws, j, 1)
     if j >= len(ws) or ws[j].cap:
         return False

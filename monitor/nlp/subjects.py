@@ -8,6 +8,7 @@ always the last speaker: `È arrivato il commento di Mira Murati. «…», ha de
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from monitor.nlp.grammar import Word, np_forward, skip_adverbs, words
 from monitor.nlp.lexicon import AUXILIARIES, PREPOSITIONS
@@ -32,7 +33,7 @@ def speech_noun_owner(ctx: SpeakerContext, start: int, end: int, masked: str) ->
     return ctx.resolve(ws[0].start, ws[np_end - 1].end) if np_end else None
 
 
-def verb_at(ws: list[Word], j: int) -> bool:
+def verb_at(ws: Sequence[Word], j: int) -> bool:
     """A finite verb group starts at ws[j] (after adverbs and clitics)."""
     j = skip_adverbs(ws, j, 1)
     if j >= len(ws) or ws[j].cap or not ws[j].alpha:
@@ -43,7 +44,7 @@ def verb_at(ws: list[Word], j: int) -> bool:
     return low in EVENT_VERBS or low in SPEECH_VERBS or bool(_FINITE.match(low)) and len(low) > 3
 
 
-def skip_apposition(ws: list[Word], j: int) -> int:
+def skip_apposition(ws: Sequence[Word], j: int) -> int:
     """Skip `, il CEO di OpenAI,` or `, che …,` between a subject and its verb."""
     if j < len(ws) and ws[j].text == ",":
         for k in range(j + 1, min(len(ws), j + 15)):

@@ -1,0 +1,284 @@
+"""Shared pieces of the fault suite: configs, feeds, a fake clock, runtimes and crashing children."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import random
+import select
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+from monitor import pipeline
+from monitor.config import load_config
+from monitor.service import open_runtime
+
+REPO = Path(__file__).resolve().parents[2]
+
+# No alert-flagged entity: every message in these tests is a digest, so counts stay exact.
+ENTITIES = """
+[[entity]]
+id = "openai"
+name = "OpenAI"
+kind = "organization"
+aliases = ["OpenAI"]
+
+[[entity]]
+id = "elon_musk"
+name = "Elon Musk"
+kind = "person"
+aliases = ["Elon Musk", "Musk"]
+"""
+
+SPEAKERS = ("Elon Musk", "OpenAI")
+
+
+class FakeClock:
+    """A wall clock the test owns: `clock()` reads it, `advance()`/`set()` move it either way."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        self.now = when
+        return self.now
+
+
+def item_xml(n: int, published: datetime) -> str:
+    who = SPEAKERS[n % len(SPEAKERS)]
+    return f"""<item>
+<title>{who} e la notizia numero {n}</title>
+<link>https://news.example/articolo-{n}</link>
+<guid isPermaLink="false">item-{n}</guid>
+<pubDate>{format_datetime(published)}</pubDate>
+<description>{who} ha detto: «Questa è la dichiarazione numero {n} sul futuro dell'intelligenza
+artificiale». Secondo {who} il mercato italiano crescerà ancora.</description>
+</item>"""
+
+
+def feed_xml(numbers: Sequence[int], published: datetime | None = None) -> bytes:
+    when = published or datetime.now(UTC) - timedelta(hours=1)
+    items = "\n".join(item_xml(n, when) for n in numbers)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Notizie di prova</title><link>https://news.example/</link>
+<description>feed di prova</description>
+{items}
+</channel></rss>""".encode()
+
+
+def write_config(folder: Path, feed_url: str, smtp_port: int, *, schedule: str = "0 7 * * *",
+                 recipients: Sequence[str] = ("redazione@example.com",), smtp_extra: str = "",
+                 extra: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "entities.toml").write_text(ENTITIES, encoding="utf-8")
+    rcpts = ", ".join(f'"{r}"' for r in recipients)
+    path = folder / "config.toml"
+    path.write_text(f"""
+[general]
+state_dir = "state"
+entities_file = "entities.toml"
+[polling]
+backfill_hours = 1000000
+jitter = 0.0
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+sender = "monitor@example.it"
+timeout_seconds = 5
+{smtp_extra}
+[[digest]]
+name = "mattina"
+schedule = "{schedule}"
+recipients = [{rcpts}]
+max_stories = 1000
+max_per_section = 1000
+[[feeds]]
+url = "{feed_url}"
+name = "Notizie"
+{extra}""", encoding="utf-8")
+    return path
+
+
+def make_runtime(config_path: Path, clock: FakeClock | None = None, seed: int = 1) -> pipeline.Runtime:
+    rt = open_runtime(load_config(config_path))
+    if clock is not None:
+        rt.clock = clock
+    rt.rng = random.Random(seed)
+    return rt
+
+
+async def close_runtime(rt: pipeline.Runtime) -> None:
+    await rt.fetcher.aclose()
+    rt.store.close()
+    rt.nlp_pool.shutdown(wait=True)
+
+
+def message_id(raw: bytes) -> str:
+    return str(email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"])
+
+
+def dead_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def query(db_path: Path, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+    db = sqlite3.connect(db_path)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(sql, tuple(args)).fetchall()
+    finally:
+        db.close()
+
+
+# A child process that runs real monitor code and SIGKILLs itself at a chosen point, or runs a
+# CLI command with its wall clock shifted (so a cron digest is due on every run of a test).
+CHILD = r"""
+import asyncio, os, signal, sys
+from datetime import timedelta
+
+from monitor import pipeline, service, store_outbox
+from monitor import cli
+
+mode, cfg, arg = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+if mode == "cli":
+    offset = timedelta(minutes=float(arg))
+    real_open = service.open_runtime
+
+    def shifted(config):
+        rt = real_open(config)
+        rt.clock = lambda: pipeline.utc_now() + offset
+        return rt
+
+    service.open_runtime = shifted
+    # The daemon's first poll is "now" on the real clock (APScheduler runs on the real clock).
+    service._now_local = lambda rt: pipeline.utc_now().astimezone(rt.config.timezone)
+    print("CHILD-READY", flush=True)
+    sys.exit(cli.main(sys.argv[4:]))
+
+point = arg
+from monitor.config import load_config
+
+rt = service.open_runtime(load_config(cfg))
+
+
+def trace_killer(first: str, kill_at: str):
+    armed = [False]
+
+    def trace(sql: str) -> None:
+        if sql.startswith(first):
+            armed[0] = True
+        elif armed[0] and sql.strip().upper().startswith(kill_at):
+            die()
+    return trace
+
+
+if point == "in-render":
+    real_render = pipeline.render_digest
+    pipeline.render_digest = lambda *a, **k: (real_render(*a, **k), die())[0]
+elif point == "before-outbox-commit-start":
+    real_enqueue = store_outbox.enqueue
+    store_outbox.enqueue = lambda *a, **k: (die(), real_enqueue(*a, **k))[1]
+elif point == "after-outbox-insert":
+    rt.store.db.set_trace_callback(trace_killer("INSERT INTO outbox", "INSERT INTO DIGEST_RUNS"))
+elif point == "before-outbox-commit":
+    rt.store.db.set_trace_callback(trace_killer("INSERT INTO outbox", "COMMIT"))
+elif point == "after-outbox-commit":
+    real_send = pipeline.send_raw
+
+    async def send_then(*a, **k):
+        die()
+        return await real_send(*a, **k)
+    pipeline.send_raw = send_then
+elif point == "after-smtp-accepted":
+    real_send = pipeline.send_raw
+
+    async def send_then(*a, **k):
+        report = await real_send(*a, **k)
+        die()
+        return report
+    pipeline.send_raw = send_then
+elif point == "before-sent-commit":
+    rt.store.db.set_trace_callback(trace_killer("UPDATE outbox SET status", "COMMIT"))
+elif point == "after-mark-sent":
+    real_mark = store_outbox.mark_sent
+    store_outbox.mark_sent = lambda *a, **k: (real_mark(*a, **k), die())[0]
+elif point == "after-store-before-analysis":
+    async def never(rt_, ids):
+        if ids:
+            die()
+    pipeline.analyze_articles = never
+elif point != "none":
+    raise SystemExit(f"unknown point {point}")
+
+
+async def main() -> None:
+    if point == "after-store-before-analysis":
+        await pipeline.poll_feeds(rt, force=True)
+        return
+    for digest in rt.config.digests:
+        pipeline.run_digest(rt, digest)
+    await pipeline.flush_outbox(rt)
+
+asyncio.run(main())
+rt.store.close()
+"""
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("STATE_DIRECTORY", "WATCHDOG_USEC", "NOTIFY_SOCKET")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def spawn_crash(config: Path, point: str, log: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", CHILD, "crash", str(config), point],
+                            env=child_env(), stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
+                            cwd=str(config.parent))
+
+
+def spawn_cli(config: Path, offset_minutes: float, argv: Sequence[str], log: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", CHILD, "cli", str(config), str(offset_minutes), *argv],
+                            env=child_env(), stdout=subprocess.PIPE, stderr=log.open("a"), text=True,
+                            cwd=str(config.parent))
+
+
+def wait_line(proc: subprocess.Popen[str], marker: str, timeout: float) -> bool:
+    """Read the child's stdout until `marker` (True) or the child exits / time runs out (False)."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        line = proc.stdout.readline()
+        if not line:
+            return False
+        if marker in line:
+            return True
+    return False
