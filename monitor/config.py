@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from collections.abc import Iterator
@@ -381,8 +382,11 @@ def _feeds(root: _Table) -> tuple[FeedConfig, ...]:
         interval = t.get("interval_minutes", float, None)
         if interval is not None and interval < 5:
             raise t.error("interval_minutes", f"must be at least 5 (politeness floor); got {interval:g}")
+        full_text = t.get("full_text", bool, False)
+        if full_text and importlib.util.find_spec("trafilatura") is None:
+            raise t.error("full_text", "needs the fulltext extra: pip install 'monitor[fulltext]'")
         feeds.append(FeedConfig(url=url, name=t.text("name", parts.hostname),
-                                interval_minutes=interval, full_text=t.get("full_text", bool, False)))
+                                interval_minutes=interval, full_text=full_text))
         t.done()
     return tuple(feeds)
 

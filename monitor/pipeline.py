@@ -120,11 +120,11 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
                                           first_poll=feed.first_polled is None,
                                           backfill_hours=rt.config.polling.backfill_hours)
     # Validators are stored only after the entries: a crash in between re-fetches, never loses.
-    when = next_check(now, interval_minutes=interval, result=result,
-                      ttl_minutes=parsed.ttl_minutes if parsed else None, failures=0, retry_after=None,
-                      rng=rt.rng, jitter=rt.config.polling.jitter)
+    ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes
+    when = next_check(now, interval_minutes=interval, result=result, ttl_minutes=ttl, failures=0,
+                      retry_after=None, rng=rt.rng, jitter=rt.config.polling.jitter)
     feeds.record_success(rt.store, feed.id, now=now, next_check=when, etag=result.etag,
-                         last_modified=result.last_modified, new_url=result.permanent_url)
+                         last_modified=result.last_modified, new_url=result.permanent_url, ttl_minutes=ttl)
     if cfg is not None and cfg.full_text:
         await _fetch_full_texts(rt, new_ids)
     await analyze_articles(rt, new_ids)

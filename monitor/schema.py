@@ -117,4 +117,9 @@ _V2 = """
 ALTER TABLE articles ADD COLUMN rescanned_at REAL
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+# v3: the feed's own <ttl> is kept, so it still stretches the interval after a 304.
+_V3 = """
+ALTER TABLE feeds ADD COLUMN ttl_minutes INTEGER
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]

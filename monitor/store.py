@@ -72,6 +72,8 @@ def _open(path: Path) -> sqlite3.Connection:
 
 def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
+    if "newer than this monitor" in text:
+        return f"the state database {path}: {text}"
     if "readonly" in text or "unable to open" in text:
         return (f"cannot write the state database {path}: {text}. Check that the state directory "
                 "is writable by the monitor user and that the disk is not full.")

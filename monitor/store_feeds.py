@@ -23,6 +23,7 @@ class FeedState:
     first_polled: datetime | None
     consecutive_failures: int
     disabled_reason: str | None
+    ttl_minutes: int | None = None
 
 
 def sync_feeds(store: Store, feeds: Sequence[FeedConfig]) -> None:
@@ -45,7 +46,7 @@ def _state(row: object) -> FeedState:
         etag=r["etag"], last_modified=r["last_modified"],  # type: ignore[index]
         next_check=dt(r["next_check_at"]), first_polled=dt(r["first_polled_at"]),  # type: ignore[index]
         consecutive_failures=r["consecutive_failures"],  # type: ignore[index]
-        disabled_reason=r["disabled_reason"])  # type: ignore[index]
+        disabled_reason=r["disabled_reason"], ttl_minutes=r["ttl_minutes"])  # type: ignore[index]
 
 
 def active_feeds(store: Store) -> list[FeedState]:
@@ -68,15 +69,16 @@ def next_due(store: Store) -> datetime | None:
 
 
 def record_success(store: Store, feed_id: int, *, now: datetime, next_check: datetime,
-                   etag: str | None, last_modified: str | None, new_url: str | None) -> None:
+                   etag: str | None, last_modified: str | None, new_url: str | None,
+                   ttl_minutes: int | None = None) -> None:
     """A 200 or 304: reset failures, keep the validators exactly as the server sent them."""
     with store.transaction() as db:
         db.execute(
             "UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, last_polled_at = ?, "
             "last_success_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
             "consecutive_failures = 0, failing_since = NULL, last_error = NULL, "
-            "url = COALESCE(?, url) WHERE id = ?",
-            (etag, last_modified, ts(next_check), ts(now), ts(now), ts(now), new_url, feed_id))
+            "url = COALESCE(?, url), ttl_minutes = ? WHERE id = ?",
+            (etag, last_modified, ts(next_check), ts(now), ts(now), ts(now), new_url, ttl_minutes, feed_id))
 
 
 def record_failure(store: Store, feed_id: int, *, now: datetime, next_check: datetime,

@@ -213,7 +213,6 @@ def test_preview_consumes_nothing_then_once_sends_the_stories(tmp_path: Path) ->
         previewed = run_monitor("digest", "-c", config, "--preview", preview)
         assert smtp.messages == []
         sent = run_monitor("once", "-c", config)
-        repeat = run_monitor("digest", "-c", config, "--send-now")
         messages = smtp.messages
 
     assert polled.returncode == 0 and "3 new articles, 0 messages sent" in polled.stdout, polled.stdout
@@ -224,7 +223,6 @@ def test_preview_consumes_nothing_then_once_sends_the_stories(tmp_path: Path) ->
     assert "Musk attacca OpenAI" in html
     assert sent.returncode == 0 and "0 new articles, 1 messages sent" in sent.stdout, sent.stdout + sent.stderr
     assert len(messages) == 1 and "Musk attacca OpenAI" in text_of(messages[0])
-    assert repeat.stdout.strip() == "0 messages sent"
 
 
 def test_a_refused_digest_shows_as_failed_in_status(tmp_path: Path) -> None:

@@ -67,11 +67,12 @@ def run_monitor(*args: str | Path, env: Mapping[str, str] | None = None,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def run_parallel(*commands: Sequence[str | Path],
-                 env: Mapping[str, str] | None = None) -> list[subprocess.CompletedProcess[str]]:
+def run_parallel(*commands: Sequence[str | Path], env: Mapping[str, str] | None = None,
+                 envs: Sequence[Mapping[str, str]] | None = None) -> list[subprocess.CompletedProcess[str]]:
     """Independent commands at once (each start-up imports spaCy; two cores halve the wait)."""
+    environments = list(envs) if envs is not None else [env or {}] * len(commands)
     with ThreadPoolExecutor(len(commands)) as pool:
-        return list(pool.map(lambda c: run_monitor(*c, env=env), commands))
+        return list(pool.map(lambda c, e: run_monitor(*c, env=e), commands, environments))
 
 
 def feed_routes() -> dict[str, Route]:
@@ -178,51 +179,47 @@ def test_feeds_export_is_valid_opml_and_imports_back(tmp_path: Path) -> None:
     opml.write_text(exported.stdout, encoding="utf-8")
 
     # Into a config that already has them: nothing to add. Into an empty one: all four.
-    same, into_empty = run_parallel(("feeds", "import", opml, "-c", config),
-                                    ("feeds", "import", opml, "-c", empty))
+    # Also a real reader's export (nested, duplicates, non-http outlines) into a third config.
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    reader = write_config(sample, [], smtp_port=2525)
+    same, into_empty, from_reader = run_parallel(
+        ("feeds", "import", opml, "-c", config), ("feeds", "import", opml, "-c", empty),
+        ("feeds", "import", ROOT / "tests" / "data" / "feeds" / "subscriptions.opml", "-c", reader))
     assert same.returncode == 0 and "[[feeds]]" not in same.stdout, same.stdout + same.stderr
-    assert into_empty.returncode == 0, into_empty.stderr
-    with empty.open("a", encoding="utf-8") as fh:
-        fh.write(into_empty.stdout)
+    for imported, target in ((into_empty, empty), (from_reader, reader)):
+        assert imported.returncode == 0, imported.stderr
+        with target.open("a", encoding="utf-8") as fh:
+            fh.write(imported.stdout)
     loaded = tomllib.loads(empty.read_text(encoding="utf-8"))  # what `monitor check` reads first
     assert [(f["url"], f["name"]) for f in loaded["feeds"]] == AWKWARD
-    checked = run_monitor("check", "-c", empty)
+    checked, checked_reader = run_parallel(("check", "-c", empty), ("check", "-c", reader))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "feeds:     4" in checked.stdout
     for url, name in AWKWARD:
         assert f"  {name}: {url}" in checked.stdout
+    assert checked_reader.returncode == 0, checked_reader.stdout + checked_reader.stderr
+    assert "feeds:     4" in checked_reader.stdout
+    assert "  DDay.it & co: https://www.dday.it/rss" in checked_reader.stdout
 
 
-def test_feeds_import_the_sample_reader_export(tmp_path: Path) -> None:
-    empty = write_config(tmp_path, [], smtp_port=2525)
-    imported = run_monitor("feeds", "import", ROOT / "tests" / "data" / "feeds" / "subscriptions.opml",
-                           "-c", empty)
-    assert imported.returncode == 0, imported.stderr
-    with empty.open("a", encoding="utf-8") as fh:
-        fh.write(imported.stdout)
-    checked = run_monitor("check", "-c", empty)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "feeds:     4" in checked.stdout and "  DDay.it & co: https://www.dday.it/rss" in checked.stdout
+JUNK = {"empty": (b"", "empty"), "text": (b"this is not xml at all\n", "not an OPML document"),
+        "html": (b"<html><body><p>Ciao</p></body></html>", "not an OPML document")}
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    (b"", "empty"),
-    (b"this is not xml at all\n", "not an OPML document"),
-    (b"<html><body><p>Ciao</p></body></html>", "not an OPML document"),
-], ids=["empty", "text", "html"])
-def test_feeds_import_junk_is_a_clear_error(tmp_path: Path, content: bytes, reason: str) -> None:
-    junk = tmp_path / "junk.opml"
-    junk.write_bytes(content)
-    result = run_monitor("feeds", "import", junk, "-c", tmp_path / "absent.toml")
-    assert result.returncode != 0
-    assert "[[feeds]]" not in result.stdout
-    assert reason in result.stderr and "Traceback" not in result.stderr, result.stderr
-
-
-def test_feeds_import_missing_file(tmp_path: Path) -> None:
-    result = run_monitor("feeds", "import", tmp_path / "nope.opml", "-c", tmp_path / "absent.toml")
-    assert result.returncode == 78
-    assert "nope.opml" in result.stderr and "Traceback" not in result.stderr
+def test_feeds_import_junk_is_a_clear_error(tmp_path: Path) -> None:
+    for name, (content, _) in JUNK.items():
+        (tmp_path / f"{name}.opml").write_bytes(content)
+    absent = tmp_path / "absent.toml"
+    results = run_parallel(*[("feeds", "import", tmp_path / f"{name}.opml", "-c", absent) for name in JUNK],
+                           ("feeds", "import", tmp_path / "nope.opml", "-c", absent))
+    for (name, (_, reason)), result in zip(JUNK.items(), results, strict=False):
+        assert result.returncode == 1, (name, result.stderr)
+        assert "[[feeds]]" not in result.stdout
+        assert reason in result.stderr and "Traceback" not in result.stderr, (name, result.stderr)
+    missing = results[-1]
+    assert missing.returncode == 78 and "nope.opml" in missing.stderr, missing.stderr
+    assert "Traceback" not in missing.stderr
 
 
 def _toml(value: str) -> str:
@@ -287,18 +284,6 @@ def test_check_smtp_and_feeds(tmp_path: Path, ca_file: tuple[trustme.CA, Path]) 
         assert PASSWORD not in result.stdout + result.stderr
 
 
-def test_check_without_options_validates_only(tmp_path: Path) -> None:
-    config = write_config(tmp_path, [("http://127.0.0.1:9/feed.xml", "Spento")], smtp_port=9)
-    result = run_monitor("check", "-c", config)
-    assert result.returncode == 0, result.stderr
-    assert "feeds:     1" in result.stdout and "smtp:      127.0.0.1:9 tls=none" in result.stdout
-    bad = config.read_text(encoding="utf-8").replace('host = "127.0.0.1"', 'hots = "127.0.0.1"')
-    config.write_text(bad, encoding="utf-8")
-    broken = run_monitor("check", "-c", config)
-    assert broken.returncode == 78
-    assert f"{config}: smtp.hots: unknown key" in broken.stderr
-
-
 # -- logs --------------------------------------------------------------------------------------
 
 LEVEL_LINE = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) \S")
@@ -327,9 +312,9 @@ def log_runs(tmp_path_factory: pytest.TempPathFactory,
                                         smtp_port=smtp.port, tls="starttls", username="monitor"))
         env = {"MONITOR_SMTP_PASSWORD": PASSWORD, "SSL_CERT_FILE": str(pem)}
         journal_env = {**env, "JOURNAL_STREAM": "8:12345"}
-        runs = (run_monitor("once", "-c", configs[0], env=journal_env),
-                run_monitor("once", "-c", configs[1], env=env),
-                run_monitor("--log-level", "DEBUG", "once", "-c", configs[2], env=journal_env))
+        runs = tuple(run_parallel(("once", "-c", configs[0]), ("once", "-c", configs[1]),
+                                  ("--log-level", "DEBUG", "once", "-c", configs[2]),
+                                  envs=[journal_env, env, journal_env]))
         assert smtp.auth_attempts and not smtp.messages
     return runs
 

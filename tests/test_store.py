@@ -143,3 +143,25 @@ def test_read_only_state_directory_is_a_clear_error(tmp_path: Path) -> None:
     ro.chmod(0o500)
     with pytest.raises(StateError, match="writable"):
         Store(ro / "monitor.sqlite3")
+
+
+def test_old_database_is_migrated_keeping_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0] + ";\nPRAGMA user_version = 1;")
+    db.execute("INSERT INTO feeds (config_url, url, name, etag) VALUES ('u', 'u', 'Old', '\"e1\"')")
+    db.commit()
+    db.close()
+    store = Store(path)
+    assert store.schema_version() == len(MIGRATIONS)
+    (state,) = feeds.active_feeds(store)
+    assert state.name == "Old" and state.etag == '"e1"' and state.ttl_minutes is None
+
+
+def test_database_from_a_newer_monitor_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StateError, match="newer than this monitor"):
+        Store(path)

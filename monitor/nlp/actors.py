@@ -8,7 +8,7 @@ name (the tracked full name, or another full name); with none before it, by the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from monitor.nlp.aliases import AliasInfo, AliasTable, PersonNames
 from monitor.nlp.lexicon import FUNCTION_WORDS
@@ -23,6 +23,7 @@ class Found:
     entity: str
     start: int
     end: int
+    why: str = field(default="", compare=False)  # evidence for the match, for humans
 
 
 @dataclass(frozen=True)
