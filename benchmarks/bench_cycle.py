@@ -304,13 +304,16 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {"cores": os.cpu_count(), "mem_gib": mem_kb / 1024 / 1024, "cpu": model,
-            "python": platform.python_version()}
+            "python": platform.python_version(), "load_start": os.getloadavg()[0]}
 
 
 def _versions(r2e: str | None) -> dict[str, str]:
     from importlib.metadata import version
 
     found = {name: version(name) for name in ("feedparser", "httpx", "spacy", "monitor")}
+    git = run_measured(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], 30)
+    if git["returncode"] == 0:
+        found["monitor"] += f" ({git['stdout'].strip()})"
     if r2e:
         run = run_measured([r2e, "--version"], 60)
         found["rss2email"] = (run["stdout"] or run["stderr"]).strip().split()[-1] if run["returncode"] == 0 else "?"
@@ -391,6 +394,8 @@ def report(args: argparse.Namespace, servers_info: dict[str, Any], mon: dict[str
                      f"{b['nlp_ms_per_item']:.2f} ms (sample of {b['nlp_sample']}, "
                      f"{b['text_chars_per_item']:.0f} chars of text per item).")
     notes.append(f"server counters: {servers_info.get('stats')}")
+    notes.append("load average (1 min) at start / end: {:.2f} / {:.2f} — anything above ~0.1 at the start "
+                 "means other work shared the cores".format(*info["load"]))
     lines += [""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
 
@@ -407,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip rss2email")
     parser.add_argument("--breakdown", action=argparse.BooleanOptionalAction, default=True,
                         help="also time monitor's parse and NLP stages alone (default on)")
-    parser.add_argument("--nlp-sample", type=int, default=2000, help="items analysed for the breakdown")
+    parser.add_argument("--nlp-sample", type=int, default=500, help="items analysed for the breakdown")
     parser.add_argument("--step-timeout", type=float, default=900.0, help="seconds allowed per measured step")
     parser.add_argument("--no-record", action="store_true", help="print only; don't append to RESULTS.md")
     parser.add_argument("--worker", choices=("monitor", "floor"), help=argparse.SUPPRESS)
@@ -455,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
                 if peer[phase]["returncode"] != 0 or peer[phase]["timed_out"]:
                     print(f"warning: r2e {phase} run: exit {peer[phase]['returncode']}, "
                           f"timed out {peer[phase]['timed_out']}: {peer[phase]['stderr_tail']}", file=sys.stderr)
+    info["load"] = (info["load_start"], os.getloadavg()[0])
     text = report(args, info_servers, mon, floor, peer, info, versions)
     print()
     print(text)

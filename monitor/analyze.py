@@ -36,12 +36,12 @@ def analyze_file(path: Path, analyzer: Analyzer) -> dict[str, Any]:
     return {
         "path": str(path),
         "entities": list(result.entities),
-        "mentions": [{"entity": m.entity, "text": m.text, "start": m.start, "end": m.end}
+        "mentions": [{"entity": m.entity, "text": m.text, "start": m.start, "end": m.end, "why": m.why}
                      for m in result.mentions if not m.in_title],
         "claims": [{"kind": c.kind, "speaker": c.speaker, "text": c.text, "start": c.start, "end": c.end,
                     "sentence": c.sentence, "score": c.score, "unconfirmed": c.unconfirmed,
                     "subject": c.subject} for c in result.claims],
-        "title_mentions": [{"entity": m.entity, "text": m.text, "start": m.start, "end": m.end}
+        "title_mentions": [{"entity": m.entity, "text": m.text, "start": m.start, "end": m.end, "why": m.why}
                            for m in result.mentions if m.in_title],
         "salience": result.salience,
     }
@@ -53,7 +53,8 @@ def format_text(record: dict[str, Any]) -> str:
     if record.get("salience"):
         lines.append("  salience: " + ", ".join(f"{k} {v:g}" for k, v in record["salience"].items()))
     for m in record["mentions"]:
-        lines.append(f"  mention  {m['entity']:<16} {m['text']!r} [{m['start']}:{m['end']}]")
+        why = f"  ({m['why']})" if m.get("why") else ""
+        lines.append(f"  mention  {m['entity']:<16} {m['text']!r} [{m['start']}:{m['end']}]{why}")
     for c in record["claims"]:
         flag = " (unconfirmed)" if c.get("unconfirmed") else ""
         who = c["speaker"] or (f"about {c['subject']}" if c.get("subject") else "?")

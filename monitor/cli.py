@@ -77,12 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OneLineFormatter(logging.Formatter):
+    """One event, one line: a multi-line SMTP reply must not lose its level under journald."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\r\n", " | ").replace("\n", " | ").replace("\r", " | ")
+
+
 def setup_logging(level: str) -> None:
     # journald adds its own timestamps; a terminal gets them from us.
     fmt = "%(levelname)s %(message)s" if os.environ.get("JOURNAL_STREAM") else \
         "%(asctime)s %(levelname)s %(message)s"
-    logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
-    for noisy in ("apscheduler", "httpx", "httpcore", "mail.log", "aiosmtplib", "spacy"):
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineFormatter(fmt))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("apscheduler", "httpx", "httpcore", "mail.log", "aiosmtplib", "spacy", "tzlocal"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from monitor import pipeline
 from monitor.config import DEFAULT_ENTITIES, Config, load_config, load_entities
 from monitor.errors import ConfigError, MonitorError
 
@@ -21,6 +20,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def cmd_once(args: argparse.Namespace) -> int:
+    from monitor import pipeline
     from monitor.service import open_runtime
 
     rt = open_runtime(load_config(args.config))
@@ -97,6 +97,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 
 
 async def cmd_digest(args: argparse.Namespace) -> int:
+    from monitor import pipeline
     from monitor.service import open_runtime
 
     rt = open_runtime(load_config(args.config))
@@ -110,21 +111,23 @@ async def cmd_digest(args: argparse.Namespace) -> int:
             args.preview.write_text(html, encoding="utf-8")
             print(f"preview of digest {chosen[0].name!r} written to {args.preview} (nothing sent)")
             return 0
-        for digest in chosen:
-            pipeline.run_digest(rt, digest)
+        queued = [i for i in (pipeline.run_digest(rt, d) for d in chosen) if i is not None]
         sent = await pipeline.flush_outbox(rt)
-        print(f"{sent} messages sent")
-        return 0 if not rt.sending_paused else 1
+        unsent = pipeline.unsent(rt, queued)
+        print(f"{sent} messages sent" + (f"; {len(unsent)} not sent: {'; '.join(unsent)}" if unsent else ""))
+        return 0 if not unsent and not rt.sending_paused else 1
     finally:
         await rt.fetcher.aclose()
         rt.store.close()
 
 
 async def cmd_send_test(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
     from monitor.mail import send_test
 
     config = load_config(args.config)
-    report = await send_test(config.smtp, config.smtp.password(), args.recipient, pipeline.utc_now())
+    report = await send_test(config.smtp, config.smtp.password(), args.recipient, datetime.now(UTC))
     print(f"test message accepted for {', '.join(report.accepted) or 'nobody'}")
     for rcpt, reason in report.refused.items():
         print(f"  refused {rcpt}: {reason}")
@@ -175,7 +178,7 @@ def cmd_entities(args: argparse.Namespace) -> int:
     analyzer = Analyzer(config.entities, model=config.nlp.model, key_claims=config.nlp.key_claims)
     analysis = analyzer.analyze("", args.text)
     record = {"path": "(snippet)", "entities": list(analysis.entities),
-              "mentions": [{"entity": m.entity, "text": m.text, "start": m.start, "end": m.end}
+              "mentions": [{"entity": m.entity, "text": m.text, "start": m.start, "end": m.end, "why": m.why}
                            for m in analysis.mentions],
               "claims": [{"kind": c.kind, "speaker": c.speaker, "text": c.text, "start": c.start,
                           "end": c.end, "sentence": c.sentence, "score": c.score} for c in analysis.claims]}

@@ -250,6 +250,11 @@ def run_digest(rt: Runtime, digest: DigestConfig) -> int | None:
     return outbox_id
 
 
+def unsent(rt: Runtime, outbox_ids: list[int]) -> list[str]:
+    """Why each of these queued messages has not been sent yet (empty when all went out)."""
+    return outbox.unsent_reasons(rt.store, outbox_ids)
+
+
 async def flush_outbox(rt: Runtime) -> int:
     """Send every due message; returns how many were accepted by the server."""
     if rt.sending_paused:

@@ -92,6 +92,13 @@ def mark_dead(store: Store, outbox_id: int, now: datetime, error: str) -> None:
                    (DEAD, error[:500], ts(now), outbox_id))
 
 
+def unsent_reasons(store: Store, outbox_ids: Sequence[int]) -> list[str]:
+    marks = ",".join("?" * len(outbox_ids))
+    rows = store.db.execute(f"SELECT id, status, last_error FROM outbox WHERE id IN ({marks}) AND status != ?",
+                            (*outbox_ids, SENT)) if outbox_ids else []
+    return [f"message {r['id']} {r['status']}: {r['last_error'] or 'not attempted'}" for r in rows]
+
+
 def alerts_since(store: Store, since: datetime) -> int:
     row = store.db.execute("SELECT COUNT(DISTINCT outbox_id) FROM alerts WHERE created_at >= ?", (ts(since),))
     return int(row.fetchone()[0])

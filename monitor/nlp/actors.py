@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 from monitor.nlp.aliases import AliasInfo, AliasTable, PersonNames
 from monitor.nlp.lexicon import FUNCTION_WORDS
+from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
 _NAME = r"[A-ZÀ-Ý][a-zà-ÿA-Z]+(?:-[A-ZÀ-Ý][a-zà-ÿA-Z]+)*"
 _PREV_NAME = re.compile(rf"(?<![\w'’])({_NAME})[ \u00a0]$")
 _NEXT_NAME = re.compile(rf"^[ \u00a0]({_NAME})(?![\w'’])")
+_ELISION = re.compile(r"(?<![\w'’])\w+['’]$")
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,9 @@ class _Other:
 
 def _name_like(word: str, table: AliasTable) -> bool:
     """A capitalised word that can be a given name or surname, not "Secondo" or "CEO"."""
-    if word.isupper() or word.lower() in FUNCTION_WORDS:
-        return False
+    low = word.lower()
+    if word.isupper() or low in FUNCTION_WORDS or low in SPEECH_VERBS or low in EVENT_VERBS:
+        return False  # "Secondo Musk", "Scrive Musk": sentence-initial words, not first names
     return not any(word == info.text for info in table.infos)
 
 
@@ -68,8 +71,11 @@ def _ambiguous(kind: str) -> bool:
     return kind in ("surname", "first")
 
 
-def resolve(text: str, table: AliasTable) -> list[Found]:
-    """Mentions of tracked entities in `text` (a whole article), in text order."""
+def resolve(text: str, table: AliasTable, offset: int = 0) -> list[Found]:
+    """Mentions of tracked entities in `text` (a whole article), in text order.
+
+    `offset` is where the body starts (after a title): evidence positions are body offsets.
+    """
     excluded = table.excluded_spans(text)
     others: list[_Other] = []
     for s, e in excluded:
@@ -87,7 +93,7 @@ def resolve(text: str, table: AliasTable) -> list[Found]:
             others.append(other)
             continue
         candidates.append((info, s, e))
-    return _keep_unambiguous(text, candidates, others, table)
+    return _keep_unambiguous(text, candidates, others, table, offset)
 
 
 def _acronym_clash(alias: str, surface: str) -> bool:
@@ -96,7 +102,7 @@ def _acronym_clash(alias: str, surface: str) -> bool:
 
 
 def _keep_unambiguous(text: str, candidates: list[tuple[AliasInfo, int, int]], others: list[_Other],
-                      table: AliasTable) -> list[Found]:
+                      table: AliasTable, offset: int) -> list[Found]:
     full = [(s, info.entity) for info, s, _ in candidates if not _ambiguous(info.kind)]
     kept: list[Found] = []
     surname_kept: list[tuple[int, str]] = []
@@ -106,10 +112,13 @@ def _keep_unambiguous(text: str, candidates: list[tuple[AliasInfo, int, int]], o
             events = [(p, True) for p, ent in full if ent == info.entity]
             events += [(o.start, False) for o in others if o.last == names.last]
             if not any(not t for _, t in events) or _decide(s, events):
-                kept.append(Found(info.entity, s, e))
+                seen = [p for p, t in events if t]
+                why = (f"full name seen {_where(min(seen, key=lambda p: abs(p - s)), offset)}" if seen
+                       else f"no other {names.last} introduced")
+                kept.append(Found(info.entity, s, e, f'{_alias(text, info, s)} (surname of {names.full}; {why})'))
                 surname_kept.append((s, info.entity))
         elif info.kind != "first":
-            kept.append(Found(info.entity, s, e))
+            kept.append(Found(info.entity, s, e, _alias(text, info, s)))
     for info, s, e in candidates:
         names = table.persons.get(info.entity)
         if info.kind != "first" or names is None:
@@ -119,9 +128,23 @@ def _keep_unambiguous(text: str, candidates: list[tuple[AliasInfo, int, int]], o
             continue  # a first name alone needs the full name somewhere in the article
         events = [(p, True) for p in tracked] + _other_events(text, others, names.first)
         if _decide(s, events):
-            kept.append(Found(info.entity, s, e))
+            near = min((p for p, ent in full if ent == info.entity), key=lambda p: abs(p - s))
+            kept.append(Found(info.entity, s, e, f'first name "{info.text}" with full name "{names.full}" '
+                                                 f'{_where(near, offset)}'))
     kept.sort(key=lambda f: f.start)
     return kept
+
+
+def _alias(text: str, info: AliasInfo, s: int) -> str:
+    """'alias "OpenAI"', plus the elided article or preposition glued to it, if any."""
+    m = _ELISION.search(text, max(0, s - 12), s)
+    found = text[s:s + len(info.text)] if not info.case_sensitive else info.text
+    out = f'alias "{info.text}"' + (f' as "{found}"' if found != info.text else "")
+    return out + (f' after elision "{m.group(0)}"' if m else "")
+
+
+def _where(pos: int, offset: int) -> str:
+    return "in the title" if pos < offset else f"at {pos - offset}"
 
 
 def _other_events(text: str, others: list[_Other], first: str) -> list[tuple[int, bool]]:

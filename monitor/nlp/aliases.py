@@ -38,6 +38,7 @@ class PersonNames:
     first: str
     last: str
     excludes: tuple[str, ...]
+    full: str = ""
 
 
 def _alias_regex(text: str) -> str:
@@ -72,7 +73,7 @@ class AliasTable:
                 self.infos.append(AliasInfo(ent.id, text, kind, cs, ent.kind == "person"))
             words = ent.name.split()
             if ent.kind == "person" and len(words) >= 2:
-                self.persons[ent.id] = PersonNames(ent.id, words[0], words[-1], tuple(ent.exclude))
+                self.persons[ent.id] = PersonNames(ent.id, words[0], words[-1], tuple(ent.exclude), ent.name)
         self.infos.sort(key=lambda a: (-len(a.text), a.text))
         groups = []
         for i, info in enumerate(self.infos):

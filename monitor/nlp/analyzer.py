@@ -39,8 +39,8 @@ class Analyzer:
 
     def analyze(self, title: str, text: str) -> Analysis:
         doc = self.doc(title, text)
-        mentions = [Mention(f.entity, text[f.start:f.end], f.start, f.end) for f in doc._.mentions]
-        mentions += [Mention(f.entity, title[f.start:f.end], f.start, f.end, in_title=True)
+        mentions = [Mention(f.entity, text[f.start:f.end], f.start, f.end, why=f.why) for f in doc._.mentions]
+        mentions += [Mention(f.entity, title[f.start:f.end], f.start, f.end, in_title=True, why=f.why)
                      for f in doc._.title_mentions]
         claims = tuple(doc._.claims)
         scores = salience(text, mentions, claims)

@@ -10,8 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor.nlp.grammar import Word, np_backward, np_forward, skip_adverbs, verb_group, words
-from monitor.nlp.lexicon import ADVERBS, AUXILIARIES, PREPOSITIONS
+from monitor.nlp.grammar import (
+    Word,
+    is_stop,
+    np_backward,
+    np_forward,
+    skip_adjuncts,
+    skip_adverbs,
+    verb_group,
+    words,
+)
+from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, SPEECH_NOUNS, TIME_NOUNS
 from monitor.nlp.speakers import SpeakerContext
 from monitor.nlp.verbs import SPEECH_VERBS
 
@@ -26,25 +35,60 @@ class Attribution:
     end: int  # where the attribution clause ends (char offset), for split quotes
 
 
-def after(ctx: SpeakerContext, start: int, limit: int) -> Attribution | None:
-    """`«…», ha scritto Musk su X` / `«…», Musk ha detto` / pro-drop `«…», ha detto`."""
+_DASHES = (",", "—", "–", "-")
+_CLAUSE_LINKS = frozenset("e ed ma mentre perché quando dopo prima durante rispondendo come".split())
+
+
+def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = False) -> Attribution | None:
+    """`«…», ha scritto Musk su X` / `«…», Musk ha detto` / pro-drop `«…», ha detto`.
+
+    With `comma_optional` (the quotation opens its clause) `«…» ha dichiarato S` counts too.
+    """
     ws = words(ctx.text, start, limit)
-    if not ws or ws[0].text != ",":
+    if not ws:
         return None
-    vg = verb_group(ws, 1)
-    if vg > 1:
-        k = skip_adverbs(ws, vg, 1)
+    i = 1 if ws[0].text in _DASHES else 0
+    if i == 0 and not (comma_optional and verb_group(ws, 0) > 0):
+        return None
+    if i < len(ws) and ws[i].low == "come":
+        i += 1  # «…», come ha spiegato S a Repubblica
+    reads = _reads(ctx, ws, i)
+    if reads is not None:
+        return reads
+    vg = verb_group(ws, i)
+    if vg > i:
+        k = skip_adjuncts(ws, skip_adverbs(ws, vg, 1, clitics=False))
         end = np_forward(ws, k)
         if end > k:
             return Attribution(ctx.resolve(ws[k].start, ws[end - 1].end), ws[end - 1].end)
-        return Attribution(ctx.last_speaker, ws[vg - 1].end)
-    end = np_forward(ws, 1)
-    if end > 1:
+        # pro-drop only when nothing that could be a subject follows the verb
+        return Attribution(ctx.last_speaker if _clause_ends(ws, k) else None, ws[vg - 1].end)
+    end = np_forward(ws, i)
+    if end > i:
         k = skip_adverbs(ws, end, 1)
         vg = verb_group(ws, k)
         if vg > k:
-            return Attribution(ctx.resolve(ws[1].start, ws[end - 1].end), ws[vg - 1].end)
+            return Attribution(ctx.resolve(ws[i].start, ws[end - 1].end), ws[vg - 1].end)
     return None
+
+
+def _clause_ends(ws: Sequence[Word], k: int) -> bool:
+    """Nothing but punctuation, a conjunction or a gerund ("sorridendo") at ws[k]."""
+    return k >= len(ws) or not ws[k].alpha or ws[k].low in _CLAUSE_LINKS or ws[k].low.endswith("ndo")
+
+
+def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | None:
+    """`«…», si legge nel comunicato di OpenAI`: the owner of the document speaks."""
+    if not (i + 2 < len(ws) and ws[i].low == "si" and ws[i + 1].low in ("legge", "leggeva", "leggono")):
+        return None
+    for n in range(i + 2, min(len(ws) - 1, i + 6)):
+        if ws[n].low in ("di", "del", "dello", "della", "dell", "dei", "degli"):
+            end = np_forward(ws, n + 1)
+            if end > n + 1:
+                return Attribution(ctx.resolve(ws[n + 1].start, ws[end - 1].end), ws[end - 1].end)
+        if not ws[n].alpha:
+            break
+    return Attribution(None, ws[i + 1].end)
 
 
 def _finite_verb(ws: Sequence[Word]) -> int:
@@ -53,7 +97,9 @@ def _finite_verb(ws: Sequence[Word]) -> int:
         low = ws[i].low
         if low in AUXILIARIES and low not in ("stato", "stata", "stati", "state"):
             return i
-        if low in SPEECH_VERBS and not ws[i].cap:
+        if low in SPEECH_VERBS and (not ws[i].cap or i == 0):
+            if i > 0 and (ws[i - 1].low in ARTICLES or ws[i - 1].low in PREPOSITIONS):
+                continue  # "la replica", "con un post": a noun
             k = skip_adverbs(ws, i - 1, -1)
             if k >= 0 and ws[k].low in AUXILIARIES:
                 return k  # "Ha poi aggiunto"
@@ -67,6 +113,9 @@ def before(ctx: SpeakerContext, start: int, colon: int) -> str | None:
     ws = words(ctx.text, start, colon)
     if not ws:
         return None
+    owner = _speech_noun_owner(ctx, ws)
+    if owner is not None:
+        return owner  # "Dura la replica del commissario Thierry Breton:"
     v = _finite_verb(ws)
     if v < 0:
         if np_forward(ws, 0) == len(ws) and ws[0].cap:
@@ -74,7 +123,34 @@ def before(ctx: SpeakerContext, start: int, colon: int) -> str | None:
         if all(w.low in ADVERBS or w.low in ("e", "ed", "ma", "poco", "dopo", ",") for w in ws):
             return ctx.last_speaker  # "E poco dopo:"
         v = len(ws)  # "con un messaggio in inglese:": look for the clause's subject below
-    return subject_before(ctx, ws, v)
+    return subject_before(ctx, ws, v, pro_drop=False) or _subject_after(ctx, ws, v) or subject_before(ctx, ws, v)
+
+
+def _speech_noun_owner(ctx: SpeakerContext, ws: Sequence[Word]) -> str | None:
+    """`la replica di NP:` / `Il commento di NP:` where NP runs up to the colon."""
+    for n in range(len(ws) - 2, -1, -1):
+        if ws[n].low in SPEECH_NOUNS and n > 0 and ws[n - 1].low in ARTICLES | {"dura", "secca", "pronta"}:
+            if ws[n + 1].low not in ("di", "del", "dello", "della", "dell", "dei", "degli"):
+                return None
+            rest = ws[n + 2:]
+            if rest and not any(is_stop(w) and w.low not in ("di", "del", "della", "dell") for w in rest):
+                return ctx.resolve(rest[0].start, rest[-1].end)
+            return None
+    return None
+
+
+def _subject_after(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> str | None:
+    """Verb-first clauses: `Sottolinea Sutskever:`, `Lo ha confermato a Wired un portavoce di xAI:`."""
+    if v >= len(ws):
+        return None
+    g = v + 1 if v == 0 and ws[v].cap and ws[v].low in SPEECH_VERBS else verb_group(ws, v)
+    if g == v:
+        return None
+    k = skip_adjuncts(ws, skip_adverbs(ws, g, 1, clitics=False))
+    end = np_forward(ws, k)
+    if end == k or skip_adjuncts(ws, end) != len(ws):
+        return None
+    return ctx.resolve(ws[k].start, ws[end - 1].end)
 
 
 def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bool = True) -> str | None:
@@ -89,7 +165,7 @@ def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bo
     if ws[j].text != ",":
         start = np_backward(ws, j + 1)
         if start <= j:
-            if start > 0 and ws[start - 1].low in PREPOSITIONS:
+            if start > 0 and ws[start - 1].low in PREPOSITIONS and not _time_adverbial(ws, start - 1):
                 return None  # "in risposta a Sutskever ha" : a complement, not a subject
             return ctx.resolve(ws[start].start, ws[j].end)
         if ws[j].low == "che" and j >= 2 and ws[j - 1].text == ",":
@@ -130,3 +206,8 @@ def _no_subject(segments: list[list[Word]]) -> bool:
                 or low.endswith(_PARTICIPLE)):
             return False
     return True
+
+
+def _time_adverbial(ws: Sequence[Word], p: int) -> bool:
+    """"Poche ore dopo", "due giorni fa": a time adverbial, not a preposition governing a name."""
+    return ws[p].low in ("dopo", "prima", "fa") and p > 0 and ws[p - 1].low in TIME_NOUNS

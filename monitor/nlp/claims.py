@@ -21,8 +21,10 @@ def _mask(text: str, quotes: list[Quote]) -> str:
 
 
 def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quote], mentions: list[Found],
-                   kinds: dict[str, str]) -> list[Claim]:
-    ctx = SpeakerContext(text, mentions, kinds)
+                   kinds: dict[str, str], short_names: frozenset[str] = frozenset(),
+                   person_ents: list[tuple[int, int]] | None = None) -> list[Claim]:
+    """`short_names`: tracked first names and surnames; `person_ents`: PER spans from a spaCy model."""
+    ctx = SpeakerContext(text, mentions, kinds, short_names=short_names, person_ents=person_ents or [])
     ctx.learn_appositions()
     masked = _mask(text, quotes)
     tracked = set(kinds)

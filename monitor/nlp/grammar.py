@@ -15,15 +15,18 @@ from monitor.nlp.lexicon import (
     ADVERBS,
     ARTICLES,
     AUXILIARIES,
+    CHANNEL_NOUNS,
     CLITICS,
     PLATFORMS,
     PREPOSITIONS,
     ROLE_NOUNS,
     wordset,
 )
-from monitor.nlp.verbs import SPEECH_VERBS
+from monitor.nlp.verbs import MULTIWORD_SPEECH, SPEECH_VERBS
 
-_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
+# Title abbreviations keep their full stop ("dott.", "sig.ra"): "Il dott. Rossi" is one noun phrase.
+_WORD = re.compile(r"\b(?i:dott|dr|sig|ing|avv|prof|sen|on|arch|mons|geom|rag)\.(?:ssa|ra|na)?(?=\s)"
+                   r"|[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
 _DI = wordset("di d del dello della dei degli delle dell")
 
 
@@ -73,7 +76,8 @@ def np_forward(ws: Sequence[Word], i: int) -> int:
     if j < len(ws) and ws[j].low in ARTICLES | {"un"} and ws[j].alpha:
         j += 1
         head = j
-        while j < len(ws) and not is_stop(ws[j]) and ws[j].low not in _DI and j - head < 4:
+        while (j < len(ws) and not is_stop(ws[j]) and ws[j].low not in _DI and ws[j].low not in ARTICLES
+               and j - head < 4):
             j += 1
         if j == head:
             return i
@@ -107,9 +111,12 @@ def np_backward(ws: Sequence[Word], end: int) -> int:
     return best
 
 
-def skip_adverbs(ws: Sequence[Word], i: int, step: int) -> int:
-    """Skip adverbs and clitics ("ha poi aggiunto", "si è detto") from ws[i] in direction `step`."""
-    while 0 <= i < len(ws) and (ws[i].low in ADVERBS or ws[i].low in CLITICS and not ws[i].cap):
+def skip_adverbs(ws: Sequence[Word], i: int, step: int, clitics: bool = True) -> int:
+    """Skip adverbs and clitics ("ha poi aggiunto", "si è detto") from ws[i] in direction `step`.
+
+    After a verb, `clitics=False`: "ha detto la portavoce" has an article there, not a clitic.
+    """
+    while 0 <= i < len(ws) and (ws[i].low in ADVERBS or clitics and ws[i].low in CLITICS and not ws[i].cap):
         i += step
     return i
 
@@ -122,12 +129,31 @@ def verb_group(ws: Sequence[Word], i: int) -> int:
         if j < len(ws) and ws[j].low in ("stato", "stata"):
             j += 1
     if j < len(ws) and ws[j].low in SPEECH_VERBS and not ws[j].cap or (
-            j < len(ws) and j > i and ws[j].low in ("fatto", "reso")):
+            j + 1 < len(ws) and ws[j].low in MULTIWORD_SPEECH and ws[j + 1].low == MULTIWORD_SPEECH[ws[j].low]):
         j += 1
         if j < len(ws) and ws[j].low in ("sapere", "noto", "corto"):
             j += 1
         return j
     return i
+
+
+def skip_adjuncts(ws: Sequence[Word], k: int, channel_only: bool = False) -> int:
+    """Skip prepositional adjuncts ("in una nota", "a Repubblica", "su X", "al Corriere") from ws[k].
+
+    With `channel_only`, only adjuncts naming a channel or a capitalised outlet are skipped.
+    """
+    while k < len(ws) and ws[k].low in PREPOSITIONS and ws[k].low not in _DI:
+        end = np_forward(ws, k + 1)
+        if end == k + 1:  # "ai cronisti", "nel comunicato": an articulated preposition and a bare noun
+            while (end < min(len(ws), k + 4) and ws[end].alpha and not ws[end].cap and not is_stop(ws[end])
+                   and ws[end].low not in ARTICLES):
+                end += 1
+        if end == k + 1:
+            return k
+        if channel_only and not any(w.cap or w.low in CHANNEL_NOUNS for w in ws[k + 1:end]):
+            return k
+        k = skip_adverbs(ws, end, 1, clitics=False)
+    return k
 
 
 def is_platform(text: str) -> bool:

@@ -88,3 +88,21 @@ srl s.r.l inc ltd corp co jr sr vs
 
 # Channels and platforms: never speakers ("su X", "in una nota").
 PLATFORMS = wordset("x twitter facebook instagram threads linkedin truth tiktok youtube")
+
+# Channels a statement is made in ("ha precisato in una nota", "ha scritto in un post").
+CHANNEL_NOUNS = wordset("""
+nota note comunicato comunicati post intervista lettera messaggio tweet video conferenza podcast
+blog diretta dichiarazione email mail thread live evento palco audizione udienza storia storie
+""")
+
+# Nouns for something said: "la replica di Breton:", "il commento di Altman:".
+SPEECH_NOUNS = wordset("""
+commento commenti parole dichiarazione dichiarazioni intervento replica risposta posizione messaggio
+post tweet reazione affondo monito appello opinione frase battuta annuncio promessa conclusione
+""")
+
+# Time nouns before "dopo"/"prima"/"fa": "Poche ore dopo Altman ha risposto" (an adverbial).
+TIME_NOUNS = wordset("""
+ore ora minuti minuto giorni giorno settimane settimana mesi mese anni anno poco tempo istanti
+attimi secondi
+""")

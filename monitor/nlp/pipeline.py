@@ -81,10 +81,10 @@ class ActorMatcher:
         offset = len(title) + 2 if title else 0
         # Title and body are resolved together: one sense of "Musk" or "Sam" per article.
         text = doc_text(doc)
-        found = resolve(f"{title}\n\n{text}" if title else text, self.table)
+        found = resolve(f"{title}\n\n{text}" if title else text, self.table, offset)
         body = [f for f in found if f.start >= offset]
         doc._.title_mentions = [f for f in found if f.start < offset]
-        doc._.mentions = [type(f)(f.entity, f.start - offset, f.end - offset) for f in body]
+        doc._.mentions = [type(f)(f.entity, f.start - offset, f.end - offset, f.why) for f in body]
         spans = []
         for f in doc._.mentions:
             span = doc.char_span(f.start, f.end, label=f.entity, alignment_mode="expand")
@@ -100,12 +100,18 @@ def make_actors(nlp: Language, name: str) -> ActorMatcher:
     return ActorMatcher()
 
 
+PERSON_LABELS = frozenset({"PER", "PERSON"})
+
+
 class ClaimExtractor:
     def __init__(self, kinds: dict[str, str] | None = None) -> None:
         self.kinds: dict[str, str] = kinds or {}
+        self.short_names: frozenset[str] = frozenset()
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.claims = extract_claims(doc_text(doc), doc._.sent_spans, doc._.quotes, doc._.mentions, self.kinds)
+        persons = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in PERSON_LABELS]
+        doc._.claims = extract_claims(doc_text(doc), doc._.sent_spans, doc._.quotes, doc._.mentions, self.kinds,
+                                      self.short_names, persons)
         return doc
 
 
@@ -143,6 +149,7 @@ def set_entities(nlp: Language, entities: Sequence[EntityConfig]) -> None:
     claims = nlp.get_pipe("monitor_claims")
     assert isinstance(claims, ClaimExtractor)
     claims.kinds = {e.id: e.kind for e in entities}
+    claims.short_names = frozenset(n for p in actors.table.persons.values() for n in (p.first, p.last))
 
 
 def _tokenizer_rules(nlp: Language) -> None:

@@ -42,7 +42,7 @@ def quote_claims(ctx: SpeakerContext, sent: SentenceQuotes, prev_speaker: str | 
     for n, q in enumerate(sent.quotes):
         nxt = sent.quotes[n + 1].outer_start if n + 1 < len(sent.quotes) else sent.end
         stripped = text[cursor:q.outer_start].strip()
-        attr = after(ctx, q.outer_end, nxt)
+        attr = after(ctx, q.outer_end, nxt, comma_optional=not stripped or stripped.endswith(":"))
         speaker: str | None = None
         if carried is not None:
             speaker = carried  # second half of «…», ha detto S, «…»
@@ -54,7 +54,7 @@ def quote_claims(ctx: SpeakerContext, sent: SentenceQuotes, prev_speaker: str | 
             speaker = prev_speaker
         elif stripped:
             speaker = _embedded(ctx, sent.start, q)
-        split = attr is not None and n + 1 < len(sent.quotes) and text[q.outer_end:nxt].rstrip().endswith(",")
+        split = attr is not None and n + 1 < len(sent.quotes) and text[q.outer_end:nxt].rstrip().endswith((",", "—", "–"))
         carried = speaker if split else None
         if speaker and text[q.start:q.end].strip():
             claims.append(Claim("quote", speaker, text[q.start:q.end], q.start, q.end,

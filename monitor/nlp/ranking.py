@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import unicodedata
+from collections.abc import Collection, Sequence
 
 from monitor.models import Claim, Mention
 
@@ -35,15 +37,35 @@ def salience(text: str, mentions: Sequence[Mention], claims: Sequence[Claim]) ->
     return {k: round(v, 3) for k, v in sorted(scores.items())}
 
 
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def normalise_claim_text(text: str) -> str:
+    """The text of a claim as outlets share it: case-folded, without quote marks, punctuation or
+    spaces collapsed ("«Vinceremo noi!»" -> "vinceremo noi")."""
+    text = unicodedata.normalize("NFC", text).casefold()
+    return " ".join(_NOT_WORD.sub(" ", text).replace("_", " ").split())
+
+
 def key_claims(claims: Sequence[Claim], scores: dict[str, float], n: int) -> tuple[Claim, ...]:
     """Top-n claims: tracked speaker or subject first, then quote > reported > statement, then the
     earlier in the article, then the more salient actor."""
+    return rank_key_claims(claims, scores, n)
+
+
+def rank_key_claims(claims: Sequence[Claim], salience: dict[str, float], n: int,
+                    seen: Collection[str] = ()) -> tuple[Claim, ...]:
+    """Like `key_claims`, but a claim whose normalised text is in `seen` (already published by
+    another outlet, see `normalise_claim_text`) ranks after every novel claim."""
+    scores = salience
+    seen_set = seen if isinstance(seen, (set, frozenset)) else frozenset(seen)
 
     def rank(item: tuple[int, Claim]) -> tuple[float, ...]:
         pos, c = item
         actor = c.speaker if c.speaker in scores else c.subject
         tracked = 1.0 if actor in scores else 0.0
-        return (-tracked, -KIND_RANK[c.kind], float(c.unconfirmed), float(pos),
+        stale = 1.0 if seen_set and normalise_claim_text(c.text) in seen_set else 0.0
+        return (stale, -tracked, -KIND_RANK[c.kind], float(c.unconfirmed), float(pos),
                 -scores.get(actor or "", 0.0))
 
     ranked = sorted(enumerate(claims), key=rank)

@@ -13,16 +13,18 @@ from collections.abc import Sequence
 
 from monitor.models import Claim
 from monitor.nlp.attribution import subject_before
-from monitor.nlp.grammar import Word, np_forward, skip_adverbs, verb_group, words
+from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, verb_group, words
 from monitor.nlp.lexicon import AUXILIARIES, CONDITIONAL_AUX, PREPOSITIONS, RUMOUR_HEADS
 from monitor.nlp.speakers import SpeakerContext
 from monitor.nlp.subjects import skip_apposition
 from monitor.nlp.verbs import EVENT_VERBS
 
 _SECONDO = re.compile(r"\b[Ss]econdo\s+")
-_DA = re.compile(r"\b(?:[Ss]tando\s+a\s+quanto\s+(?:riferito|riportato|dichiarato|detto|scritto)\s+da"
-                 r"|[Cc]ome\s+(?:riferito|riportato|dichiarato|spiegato|detto|scritto|annunciato)\s+da"
-                 r"|[Ss]tando\s+a)\s*")
+_DA = re.compile(r"\b(?:(?:[Ss]tando\s+a|[Ss]econdo|[Dd]a)\s+quanto\s+(?:riferito|riportato|dichiarato|detto"
+                 r"|scritto|rivelato|appreso|anticipato)\s+da(?:l|llo|lla|i|gli|lle|ll['’])?"
+                 r"|[Cc]ome\s+(?:riferito|riportato|dichiarato|spiegato|detto|scritto|annunciato|rivelato"
+                 r"|anticipato)\s+da(?:l|llo|lla|i|gli|lle|ll['’])?"
+                 r"|[Ss]tando\s+a)(?![\w'’])\s*")
 _RUMOUR = re.compile(r"\bsecondo\s+(?:(?:le|alcune|diverse|ultime|recenti|quanto)\s+)*"
                      r"(?:indiscrezion|fonti|voci|rumor|segnalazion|riportato|riferito|ricostruzion)", re.I)
 _PARTICIPLE = re.compile(r"[a-zà-ÿ]+(?:at|ut|it|tt|st|ss|s)[oaie]$")
@@ -67,7 +69,7 @@ def _said_that(ctx: SpeakerContext, start: int, end: int, masked: str, sentence:
         k = i - 1
         while k >= 0 and ws[k].low not in AUXILIARIES and verb_group(ws, k) <= k:
             k -= 1
-        if k < 0 or verb_group(ws, k) != i:
+        if k < 0 or i not in (verb_group(ws, k), skip_adjuncts(ws, verb_group(ws, k), channel_only=True)):
             continue
         aux = skip_adverbs(ws, k - 1, -1)
         if aux >= 0 and ws[aux].low in AUXILIARIES:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from monitor.nlp.actors import Found
-from monitor.nlp.grammar import is_platform, words
+from monitor.nlp.grammar import Word, is_platform, words
 from monitor.nlp.lexicon import ARTICLES, ROLE_NOUNS, SPOKES_NOUNS, wordset
 
 # Nouns that name a person who can speak, beyond the roles used for protagonists.
@@ -24,6 +24,7 @@ segretario segretaria governatore governatrice consigliere consigliera dipendent
 ricercatori funzionario funzionaria procuratore procuratrice garante autorità rappresentante
 """)
 
+_DI_WORDS = frozenset("di del dello della dei degli delle dell".split())
 _ROLE_KEY_DROP = re.compile(r"^(?:il|lo|la|l['’]|i|gli|le|un|uno|una|un['’])\s*", re.I)
 _APPOSITION = re.compile(
     r"\b(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|[Uu]n|[Uu]na)\s*"
@@ -59,6 +60,8 @@ class SpeakerContext:
     appositions: dict[str, str] = field(default_factory=dict)
     last_speaker: str | None = None
     last_person: tuple[str, int] | None = None  # (person, offset) the text last talked about
+    short_names: frozenset[str] = frozenset()  # tracked first names and surnames (ambiguous alone)
+    person_ents: list[tuple[int, int]] = field(default_factory=list)  # PER spans from a spaCy model
 
     def note(self, speaker: str | None, pos: int) -> None:
         """Remember who the text is talking about, for pro-drop verbs and role anaphora."""
@@ -89,6 +92,25 @@ class SpeakerContext:
                 return f.entity if pos - f.start <= window else None
         return None
 
+    def _trailing_name(self, start: int, end: int, ws: list[Word], inside: list[Found]) -> str | None:
+        """The person a role phrase ends with: "l'amministratore delegato di Microsoft Satya Nadella"."""
+        np_end = start + len(self.text[start:end].rstrip(" ,"))
+        for s, e in self.person_ents:
+            if start < s and e == np_end:
+                return next((f.entity for f in inside if f.start >= s and self.kinds.get(f.entity) == "person"),
+                            self.text[s:e])
+        for f in inside:
+            if f.end == np_end and f.start > start and self.kinds.get(f.entity) == "person":
+                before = self.text[start:f.start].split()
+                if before and before[-1].lower().rstrip("'’") not in _DI_WORDS:
+                    return f.entity  # "il fondatore di xAI Elon Musk"; not "l'avvocato di Musk"
+        run = 0
+        while run < len(ws) and ws[len(ws) - 1 - run].cap:
+            run += 1
+        if run >= 3 and len(ws) > run and not ws[0].cap and ws[len(ws) - run - 1].low in _DI_WORDS:
+            return self.text[start + ws[-2].start:np_end]  # the last two capitalised words
+        return None
+
     def resolve(self, start: int, end: int) -> str | None:
         np_text = self.text[start:end].strip(" ,")
         if not np_text or is_platform(np_text):
@@ -99,6 +121,11 @@ class SpeakerContext:
             if self.text[f.start:f.end] == bare:
                 return f.entity
         ws = [w for w in words(np_text) if w.low not in ARTICLES]
+        if len(ws) == 1 and ws[0].text in self.short_names and not inside:
+            return None  # a bare tracked surname that names someone else here, or is ambiguous
+        named = self._trailing_name(start, end, ws, inside)
+        if named:
+            return named
         head = ws[0].low if ws else ""
         orgs = [f for f in inside if self.kinds.get(f.entity) == "organization"]
         if orgs and head in SPOKES_NOUNS:
@@ -106,7 +133,7 @@ class SpeakerContext:
         key = role_key(np_text)
         if key in self.appositions:
             return self.appositions[key]
-        if _definite_role(np_text, head) and " di " in f" {key} " and not any(self.kinds.get(f.entity) == "person" for f in inside):
+        if _definite_role(np_text, head) and len(f" {key}".split(" di ")[-1].split()) == 1 and not any(self.kinds.get(f.entity) == "person" for f in inside):
             # "«…», ha detto l'amministratore delegato di Microsoft" right after "Satya Nadella ha …"
             return self.recent_person(start, window=400) or np_text
         if not any(w.cap for w in ws):

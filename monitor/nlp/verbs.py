@@ -18,7 +18,8 @@ SPEECH_VERBS: frozenset[str] = SPEECH_FORMS | _HAND_SPEECH
 EVENT_VERBS: frozenset[str] = EVENT_FORMS | _HAND_SPEECH
 
 # "far sapere", "rendere noto": the second word completes the speech verb.
-MULTIWORD_SPEECH = {"fatto": "sapere", "reso": "noto", "fa": "sapere", "fanno": "sapere"}
+MULTIWORD_SPEECH = {"fatto": "sapere", "reso": "noto", "fa": "sapere", "fanno": "sapere", "rende": "noto",
+                    "rendono": "noto", "faceva": "sapere", "fece": "sapere"}
 
 
 def is_speech_verb(word: str) -> bool:

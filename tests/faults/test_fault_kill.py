@@ -25,11 +25,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fault_support import message_id, query, spawn_cli, spawn_crash, wait_line, write_config
+from fault_support import feed_xml, message_id, query, spawn_cli, spawn_crash, wait_line, write_config
 from ingest_server import IngestServer, Route, serve
 from smtp_server import SmtpServer
 
-from fault_support import feed_xml
 from monitor.commands import cmd_once
 
 ITERATIONS = int(os.environ.get("FAULT_ITERATIONS", "16"))

@@ -21,14 +21,17 @@ def test_txt_is_all_body(analyzer: Analyzer, tmp_path: Path) -> None:
     assert record["path"] == str(path)
     assert record["entities"] == ["openai", "sam_altman"]
     altman, openai = TEXT.index("Altman"), TEXT.index("OpenAI")
-    assert record["mentions"] == [{"entity": "sam_altman", "text": "Altman", "start": altman, "end": altman + 6},
-                                  {"entity": "openai", "text": "OpenAI", "start": openai, "end": openai + 6}]
+    assert [{k: m[k] for k in ("entity", "text", "start", "end")} for m in record["mentions"]] == [
+        {"entity": "sam_altman", "text": "Altman", "start": altman, "end": altman + 6},
+        {"entity": "openai", "text": "OpenAI", "start": openai, "end": openai + 6}]
+    assert all(m["why"] for m in record["mentions"])
     claim = record["claims"][0]
     assert {k: claim[k] for k in ("kind", "speaker", "text", "start", "end")} == {
         "kind": "quote", "speaker": "sam_altman", "text": "Siamo pronti", "start": 1, "end": 13}
     assert claim["sentence"] == TEXT and isinstance(claim["score"], float)
     out = format_text(record)
     assert "sam_altman: Siamo pronti" in out and str(path) in out
+    assert '(alias "Altman" (surname of Sam Altman' in out
 
 
 def test_json_title_is_not_body(analyzer: Analyzer, tmp_path: Path) -> None:
