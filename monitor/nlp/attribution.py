@@ -36,7 +36,6 @@ class Attribution:
 
 
 _DASHES = (",", "—", "–", "-")
-_CLAUSE_LINKS = frozenset("e ed ma mentre perché quando dopo prima durante rispondendo come".split())
 
 
 def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = False) -> Attribution | None:
@@ -73,8 +72,8 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
 
 
 def _clause_ends(ws: Sequence[Word], k: int) -> bool:
-    """Nothing but punctuation, a conjunction or a gerund ("sorridendo") at ws[k]."""
-    return k >= len(ws) or not ws[k].alpha or ws[k].low in _CLAUSE_LINKS or ws[k].low.endswith("ndo")
+    """No subject can start at ws[k]: no article and no capitalised word there."""
+    return k >= len(ws) or not ws[k].alpha or not ws[k].cap and ws[k].low not in ARTICLES
 
 
 def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | None:

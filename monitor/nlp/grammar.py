@@ -28,6 +28,8 @@ from monitor.nlp.verbs import MULTIWORD_SPEECH, SPEECH_VERBS
 _WORD = re.compile(r"\b(?i:dott|dr|sig|ing|avv|prof|sen|on|arch|mons|geom|rag)\.(?:ssa|ra|na)?(?=\s)"
                    r"|[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
 _DI = wordset("di d del dello della dei degli delle dell")
+_DA = wordset("da dal dallo dalla dai dagli dalle dall")
+_PARTICIPLES = ("ata", "ato", "ati", "ate", "ita", "ito", "iti", "ite", "uta", "uto", "uti", "ute")
 
 
 class Word(NamedTuple):
@@ -90,9 +92,14 @@ def np_forward(ws: Sequence[Word], i: int) -> int:
 
 
 def _complement(ws: Sequence[Word], j: int) -> int:
-    """Extend over "di OpenAI", "dell'OpenAI", "di un comitato di residenti"."""
-    while j + 1 < len(ws) and ws[j].low in _DI:
-        k = np_forward(ws, j + 1)
+    """Extend over "di OpenAI", "dell'OpenAI", "di un comitato di residenti", "guidata da Altman"."""
+    while j + 1 < len(ws):
+        if ws[j].low in _DI:
+            k = np_forward(ws, j + 1)
+        elif j > 0 and ws[j].low in _DA and ws[j - 1].low.endswith(_PARTICIPLES) and not ws[j - 1].cap:
+            k = np_forward(ws, j + 1)  # "la società guidata da Sam Altman"
+        else:
+            break
         if k == j + 1:
             break
         j = k

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from monitor.nlp.actors import Found
 from monitor.nlp.grammar import Word, is_platform, words
-from monitor.nlp.lexicon import ARTICLES, ROLE_NOUNS, SPOKES_NOUNS, wordset
+from monitor.nlp.lexicon import ARTICLES, PREPOSITIONS, ROLE_NOUNS, SPOKES_NOUNS, wordset
 
 # Nouns that name a person who can speak, beyond the roles used for protagonists.
 PERSON_NOUNS = ROLE_NOUNS | wordset("""
@@ -143,6 +143,7 @@ class SpeakerContext:
         names = [w for w in ws if w.cap]
         if ws[0].cap and len(ws) == 1 and not inside and ws[0].text not in self.midcaps:
             return None  # a capitalised word only at a sentence start is not evidence of a name
-        if ws and not ws[0].cap and names and names[0] is ws[-len(names)] and "di" not in key.split():
+        if (ws and not ws[0].cap and names and names[0] is ws[-len(names)] and "di" not in key.split()
+                and not any(w.low in PREPOSITIONS for w in ws[:-len(names)])):
             return np_text[names[0].start:]  # "il dottorando Marco Ferri" -> "Marco Ferri"
         return np_text
