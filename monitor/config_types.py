@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from monitor.errors import ConfigError
 
 DEFAULT_ENTITIES = Path(__file__).parent / "data" / "entities.toml"
-DEFAULT_USER_AGENT = "monitor/0.1 (+https://github.com/monitor-it/monitor; Italian tech press watcher)"
+DEFAULT_USER_AGENT = "monitor/0.1 (feed reader; Italian tech press watcher)"
 TlsMode = Literal["implicit", "starttls", "none"]
 
 
