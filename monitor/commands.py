@@ -22,10 +22,13 @@ async def cmd_run(args: argparse.Namespace) -> int:
 async def cmd_once(args: argparse.Namespace) -> int:
     from monitor import pipeline
     from monitor.service import open_runtime
+    from monitor.store_articles import pending_articles
 
     rt = open_runtime(load_config(args.config))
     try:
         await pipeline.flush_outbox(rt)
+        # Articles stored but not analysed before a crash are analysed now, as `run` does.
+        await pipeline.analyze_articles(rt, pending_articles(rt.store))
         outcomes = await pipeline.poll_feeds(rt, force=True)
         for digest in rt.config.digests:
             if pipeline.digest_due(rt, digest):

@@ -198,6 +198,8 @@ def _feeds(root: Table) -> tuple[FeedConfig, ...]:
             raise t.error("url", f"duplicate feed {url!r}")
         seen.add(url)
         interval = t.get("interval_minutes", float, None)
+        if interval is not None:
+            interval = t.number("interval_minutes", interval, 0.0)
         if interval is not None and interval < 5:
             raise t.error("interval_minutes", f"must be at least 5 (politeness floor); got {interval:g}")
         full_text = t.get("full_text", bool, False)

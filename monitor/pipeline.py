@@ -208,7 +208,7 @@ def digest_due(rt: Runtime, digest: DigestConfig) -> bool:
     from apscheduler.triggers.cron import CronTrigger
 
     last = outbox.last_digest_run(rt.store, digest.name)
-    if last is None:
+    if last is None or last > rt.clock() + timedelta(minutes=5):  # never ran, or the clock went back
         return True
     trigger = CronTrigger.from_crontab(digest.schedule, timezone=rt.config.timezone)
     fire = trigger.get_next_fire_time(None, last.astimezone(rt.config.timezone) + timedelta(seconds=1))
@@ -250,6 +250,20 @@ def run_digest(rt: Runtime, digest: DigestConfig) -> int | None:
     return outbox_id
 
 
+def _record_delivery(rt: Runtime, row: outbox.OutboxRow, refused: dict[str, str]) -> None:
+    """Accepted by the server; recipients refused with a 4xx get the same message again later."""
+    now = rt.clock()
+    later = [r for r, reason in refused.items() if reason.startswith("4")]
+    when = next_attempt(row.attempts + 1, row.first_attempt or now, now) if later else None
+    for rcpt, reason in refused.items():
+        level = logging.WARNING if rcpt in later and when else logging.ERROR
+        log.log(level, "message %s: recipient %s refused: %s", row.message_id, rcpt, reason)
+    if when is not None:
+        outbox.mark_partial(rt.store, row.id, now, when, later, refused)
+    else:
+        outbox.mark_sent(rt.store, row.id, now, refused)
+
+
 def unsent(rt: Runtime, outbox_ids: list[int]) -> list[str]:
     """Why each of these queued messages has not been sent yet (empty when all went out)."""
     return outbox.unsent_reasons(rt.store, outbox_ids)
@@ -267,6 +281,7 @@ async def flush_outbox(rt: Runtime) -> int:
                                     tls_context=rt.tls_context)
         except SmtpAuthError as exc:
             rt.sending_paused = str(exc)
+            outbox.note_pending(rt.store, f"sending stopped, fix the SMTP credentials and reload: {exc}")
             log.critical("SMTP authentication failed, sending stopped until reload: %s", exc)
             return sent
         except SmtpPermanentError as exc:
@@ -283,8 +298,6 @@ async def flush_outbox(rt: Runtime) -> int:
                 outbox.mark_retry(rt.store, row.id, now, when, str(exc))
                 log.warning("message %s will be retried at %s: %s", row.message_id, when.isoformat(), exc)
             continue
-        outbox.mark_sent(rt.store, row.id, rt.clock(), report.refused)
-        for rcpt, reason in report.refused.items():
-            log.error("message %s: recipient %s refused: %s", row.message_id, rcpt, reason)
+        _record_delivery(rt, row, report.refused)
         sent += 1
     return sent

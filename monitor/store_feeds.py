@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.config import FeedConfig
 from monitor.models import FeedHealth
+from monitor.politeness import CAP_SECONDS
 from monitor.store import Store, dt, ts
 
 
@@ -55,10 +56,12 @@ def active_feeds(store: Store) -> list[FeedState]:
 
 
 def due_feeds(store: Store, now: datetime) -> list[FeedState]:
+    # A next check further away than any schedule allows means the clock went back: due now.
+    horizon = now + timedelta(seconds=2 * CAP_SECONDS)
     rows = store.db.execute(
         "SELECT * FROM feeds WHERE active = 1 AND disabled_reason IS NULL "
-        "AND (next_check_at IS NULL OR next_check_at <= ?) ORDER BY next_check_at, id",
-        (ts(now),)).fetchall()
+        "AND (next_check_at IS NULL OR next_check_at <= ? OR next_check_at > ?) ORDER BY next_check_at, id",
+        (ts(now), ts(horizon))).fetchall()
     return [_state(r) for r in rows]
 
 

@@ -64,8 +64,10 @@ def last_digest_run(store: Store, digest: str) -> datetime | None:
 
 
 def due_messages(store: Store, now: datetime) -> list[OutboxRow]:
+    # Backoff never exceeds 1 h and quiet hours 24 h: a later time means the clock went back.
     rows = store.db.execute(
-        "SELECT * FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY id", (PENDING, ts(now)))
+        "SELECT * FROM outbox WHERE status = ? AND (next_attempt_at <= ? OR next_attempt_at > ?) ORDER BY id",
+        (PENDING, ts(now), ts(now + timedelta(hours=25))))
     return [OutboxRow(id=r["id"], message_id=r["message_id"], kind=r["kind"], sender=r["sender"],
                       recipients=tuple(json.loads(r["recipients"])), raw=bytes(r["raw"]),
                       attempts=r["attempts"], first_attempt=dt(r["first_attempt_at"])) for r in rows]
@@ -78,11 +80,29 @@ def mark_sent(store: Store, outbox_id: int, now: datetime, refused: dict[str, st
                    (SENT, ts(now), json.dumps(refused), ts(now), outbox_id))
 
 
+def mark_partial(store: Store, outbox_id: int, now: datetime, next_attempt: datetime,
+                 remaining: Sequence[str], refused: dict[str, str]) -> None:
+    """Some recipients got a temporary refusal: keep the row for them only, same Message-ID."""
+    with store.transaction() as db:
+        row = db.execute("SELECT refused FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+        merged = json.loads(row["refused"]) | refused
+        db.execute("UPDATE outbox SET recipients = ?, refused = ?, attempts = attempts + 1, next_attempt_at = ?, "
+                   "last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?",
+                   (json.dumps(list(remaining)), json.dumps(merged), ts(next_attempt),
+                    "; ".join(f"{r}: {refused[r]}" for r in remaining)[:500], ts(now), outbox_id))
+
+
 def mark_retry(store: Store, outbox_id: int, now: datetime, next_attempt: datetime, error: str) -> None:
     with store.transaction() as db:
         db.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, "
                    "first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?",
                    (ts(next_attempt), error[:500], ts(now), outbox_id))
+
+
+def note_pending(store: Store, error: str) -> None:
+    """Say on every waiting message why it waits (e.g. sending stopped after a 535)."""
+    with store.transaction() as db:
+        db.execute("UPDATE outbox SET last_error = ? WHERE status = ?", (error[:500], PENDING))
 
 
 def mark_dead(store: Store, outbox_id: int, now: datetime, error: str) -> None:

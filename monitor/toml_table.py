@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,12 +45,16 @@ class Table:
 
     def text(self, name: str, default: str = "", required: bool = False, empty: bool = True) -> str:
         value = self.get(name, str, default, required).strip()
+        if "\x00" in value:
+            raise self.error(name, "must not contain a NUL character")
         if not empty and not value:
             raise self.error(name, "must not be empty")
         return value
 
     def number(self, name: str, default: float, low: float, high: float | None = None) -> float:
         value = self.get(name, float, default)
+        if not math.isfinite(value):
+            raise self.error(name, f"must be a finite number, got {value}")
         if value < low or (high is not None and value > high):
             bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
             raise self.error(name, f"must be {bound}, got {value:g}")

@@ -8,6 +8,7 @@ name (the tracked full name, or another full name); with none before it, by the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from monitor.nlp.aliases import AliasInfo, AliasTable, PersonNames
@@ -59,6 +60,20 @@ def _other_person(text: str, info: AliasInfo, start: int, end: int, table: Alias
     return None
 
 
+def _inside_person(text: str, info: AliasInfo, start: int, end: int, persons: Sequence[tuple[int, int]],
+                   names: PersonNames) -> _Other | None:
+    """A model's PER span around the alias that is someone else's name."""
+    for ps, pe in persons:
+        if ps <= start and end <= pe and (ps, pe) != (start, end):
+            words = text[ps:pe].split()
+            if " ".join(words) == names.full or len(words) < 2:
+                return None
+            if info.kind == "surname":
+                return _Other(words[0], info.text, ps)
+            return _Other(info.text, words[-1], ps)
+    return None
+
+
 def _decide(pos: int, events: list[tuple[int, bool]]) -> bool:
     """True when the person introduced closest before `pos` (else first after) is the tracked one."""
     before = [e for e in events if e[0] < pos]
@@ -71,10 +86,13 @@ def _ambiguous(kind: str) -> bool:
     return kind in ("surname", "first")
 
 
-def resolve(text: str, table: AliasTable, offset: int = 0) -> list[Found]:
+def resolve(text: str, table: AliasTable, offset: int = 0,
+            persons: Sequence[tuple[int, int]] = ()) -> list[Found]:
     """Mentions of tracked entities in `text` (a whole article), in text order.
 
     `offset` is where the body starts (after a title): evidence positions are body offsets.
+    `persons` are PER spans from a statistical model: a first name or surname inside a longer
+    PER span ("Steven J. Musk") belongs to that other person.
     """
     excluded = table.excluded_spans(text)
     others: list[_Other] = []
@@ -89,11 +107,42 @@ def resolve(text: str, table: AliasTable, offset: int = 0) -> list[Found]:
             continue
         names = table.persons.get(info.entity)
         other = _other_person(text, info, s, e, table, names) if names else None
+        if other is None and names and _ambiguous(info.kind):
+            other = _inside_person(text, info, s, e, persons, names)
         if other is not None:
             others.append(other)
             continue
         candidates.append((info, s, e))
-    return _keep_unambiguous(text, candidates, others, table, offset)
+    found = _keep_unambiguous(text, candidates, others, table, offset)
+    return _caps_lines(text, table, found, offset) if _CAPS_HINT.search(text) else found
+
+
+_CAPS_HINT = re.compile(r"[A-Z]{4}")
+_LINE = re.compile(r"[^\n]+")
+
+
+def _caps_lines(text: str, table: AliasTable, found: list[Found], offset: int) -> list[Found]:
+    """Add mentions in all-capitals lines (headlines): "ELON MUSK CONTRO OPENAI".
+
+    Case is lost there, so a one-word alias ("MUSK", "XAI" beside explainable AI) counts only when
+    the article names the same actor in normal case; a name of two or more words always counts.
+    """
+    named = {f.entity for f in found}
+    extra: list[Found] = []
+    for line in _LINE.finditer(text):
+        body = line.group()
+        if body != body.upper() or sum(c.isalpha() for c in body) < 6:
+            continue
+        s0, e0 = line.span()
+        excluded = ([m.span() for m in table.caps_exclude_regex.finditer(text, s0, e0)]
+                    if table.caps_exclude_regex else [])
+        for info, s, e in table.find(text, s0, e0, caps=True):
+            if any(s < xe and xs < e for xs, xe in excluded + [(f.start, f.end) for f in found]):
+                continue
+            if len(info.text.split()) > 1 or info.entity in named:
+                why = "a full name" if len(info.text.split()) > 1 else "the actor is named elsewhere in normal case"
+                extra.append(Found(info.entity, s, e, f'alias "{info.text}" in an all-capitals line ({why})'))
+    return sorted(found + extra, key=lambda f: f.start) if extra else found
 
 
 def _acronym_clash(alias: str, surface: str) -> bool:

@@ -82,19 +82,22 @@ class AliasTable:
                 pattern = f"(?i:{pattern})"
             groups.append(f"(?P<a{i}>{pattern})")
         self.regex = re.compile(_BEFORE + "(?:" + "|".join(groups) + ")" + _AFTER) if groups else None
+        # All-capitals lines (headlines) lose the case that tells "xAI" from "XAI": matched apart.
+        self.caps_regex = re.compile(_BEFORE + "(?:" + "|".join(groups) + ")" + _AFTER, re.I) if groups else None
         excludes = sorted({x for e in entities for x in e.exclude}, key=len, reverse=True)
-        self.exclude_regex = (
-            re.compile(_BEFORE + "(?:" + "|".join(_alias_regex(x) for x in excludes) + ")" + _AFTER)
-            if excludes else None
-        )
+        exclude_body = "(?:" + "|".join(_alias_regex(x) for x in excludes) + ")"
+        self.exclude_regex = re.compile(_BEFORE + exclude_body + _AFTER) if excludes else None
+        self.caps_exclude_regex = re.compile(_BEFORE + exclude_body + _AFTER, re.I) if excludes else None
         self.entity_kind = {e.id: e.kind for e in entities}
 
-    def find(self, text: str) -> list[tuple[AliasInfo, int, int]]:
-        """Every alias occurrence, leftmost-longest, without any context check."""
-        if self.regex is None:
+    def find(self, text: str, start: int = 0, end: int | None = None,
+             caps: bool = False) -> list[tuple[AliasInfo, int, int]]:
+        """Every alias occurrence, leftmost-longest, without any context check (any case if `caps`)."""
+        regex = self.caps_regex if caps else self.regex
+        if regex is None:
             return []
         out = []
-        for m in self.regex.finditer(text):
+        for m in regex.finditer(text, start, len(text) if end is None else end):
             group = m.lastgroup
             assert group is not None
             out.append((self.infos[int(group[1:])], m.start(), m.end()))

@@ -17,8 +17,10 @@ class Analyzer:
     """Finds tracked actors and who said what in an Italian article.
 
     The spaCy pipeline is built once; `set_entities` only swaps the alias patterns. With `model`
-    naming an installed spaCy pipeline (e.g. "it_core_news_sm") that pipeline is the base; an
-    unknown or missing model raises ConfigError("nlp.model", ...).
+    naming an installed spaCy pipeline or a pipeline directory, that pipeline is the base and its
+    PER entities are extra evidence (a PER span "Steven J. Musk" blocks the surname, a PER span
+    ending a role phrase is the speaker). An unknown or missing model raises
+    ConfigError("configuration", "nlp.model", ...).
     """
 
     def __init__(self, entities: Sequence[EntityConfig], model: str = "", key_claims: int = 3) -> None:

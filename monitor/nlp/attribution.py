@@ -43,7 +43,7 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
 
     With `comma_optional` (the quotation opens its clause) `«…» ha dichiarato S` counts too.
     """
-    ws = words(ctx.text, start, limit)
+    ws = words(ctx.masked, start, limit)
     if not ws:
         return None
     i = 1 if ws[0].text in _DASHES else 0
@@ -109,7 +109,7 @@ def _finite_verb(ws: Sequence[Word]) -> int:
 
 def before(ctx: SpeakerContext, start: int, colon: int) -> str | None:
     """The speaker of `S ha dichiarato: «…»`, `Musk: «…»` or a pro-drop `Ha poi aggiunto: «…»`."""
-    ws = words(ctx.text, start, colon)
+    ws = words(ctx.masked, start, colon)
     if not ws:
         return None
     owner = _speech_noun_owner(ctx, ws)

@@ -26,7 +26,7 @@ def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quo
     """`short_names`: tracked first names and surnames; `person_ents`: PER spans from a spaCy model."""
     ctx = SpeakerContext(text, mentions, kinds, short_names=short_names, person_ents=person_ents or [])
     ctx.learn_appositions()
-    masked = _mask(text, quotes)
+    masked = ctx.masked = _mask(text, quotes)
     tracked = set(kinds)
     outer = [q for q in quotes if q.depth == 0]
     claims: list[Claim] = []

@@ -7,6 +7,7 @@ one clause (elided articles stay glued to their apostrophe: `dell'`, `l'`), not 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
@@ -28,6 +29,7 @@ from monitor.nlp.verbs import MULTIWORD_SPEECH, SPEECH_VERBS
 _WORD = re.compile(r"\b(?i:dott|dr|sig|ing|avv|prof|sen|on|arch|mons|geom|rag)\.(?:ssa|ra|na)?(?=\s)"
                    r"|[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
 _DI = wordset("di d del dello della dei degli delle dell")
+_INNER_STOP = ARTICLES - {"uno"}  # "una nota un portavoce": two phrases; "il numero uno": one
 _DA = wordset("da dal dallo dalla dai dagli dalle dall")
 _PARTICIPLES = ("ata", "ato", "ati", "ate", "ita", "ito", "iti", "ite", "uta", "uto", "uti", "ute")
 
@@ -53,15 +55,41 @@ class Word(NamedTuple):
 
 
 def words(text: str, start: int = 0, end: int | None = None) -> tuple[Word, ...]:
-    """The words of text[start:end] with offsets into `text`."""
-    return _words(text, start, len(text) if end is None else end)
+    """The words of text[start:end] with offsets into `text`.
+
+    An article is split once (`_Index`) and clauses are slices of it: the rules look at the same
+    clauses many times, and building the words is the costly part. Short texts are split directly.
+    """
+    end = len(text) if end is None else end
+    if len(text) < _INDEX_MIN:
+        return _words(text, start, end)
+    index = _INDEX.get(text)
+    if index is None:
+        if len(_INDEX) >= 4:
+            _INDEX.clear()
+        index = _INDEX[text] = _Index(_words(text, 0, len(text)))
+    return index.slice(start, end)
+
+
+_INDEX_MIN = 400
+_INDEX: dict[str, _Index] = {}
+
+
+class _Index:
+    def __init__(self, ws: tuple[Word, ...]) -> None:
+        self.ws = ws
+        self.starts = [w.start for w in ws]
+        self.ends = [w.end for w in ws]
+
+    def slice(self, start: int, end: int) -> tuple[Word, ...]:
+        return self.ws[bisect_left(self.starts, start):bisect_right(self.ends, end)]
 
 
 @lru_cache(maxsize=1024)
 def _words(text: str, start: int, end: int) -> tuple[Word, ...]:
-    # Cached: the attribution, reported-speech and subject rules split the same clauses repeatedly.
-    return tuple(Word(w, m.start(), m.end(), w.lower().rstrip("'’"))
-                 for m in _WORD.finditer(text, start, end) for w in (m.group(),))
+    new = tuple.__new__
+    return tuple(new(Word, (w, a, b, w.lower().rstrip("'’")))
+                 for m in _WORD.finditer(text, start, end) for w, (a, b) in ((m.group(), m.span()),))
 
 
 def is_stop(w: Word) -> bool:
@@ -78,7 +106,7 @@ def np_forward(ws: Sequence[Word], i: int) -> int:
     if j < len(ws) and ws[j].low in ARTICLES | {"un"} and ws[j].alpha:
         j += 1
         head = j
-        while (j < len(ws) and not is_stop(ws[j]) and ws[j].low not in _DI and ws[j].low not in ARTICLES
+        while (j < len(ws) and not is_stop(ws[j]) and ws[j].low not in _DI and ws[j].low not in _INNER_STOP
                and j - head < 4):
             j += 1
         if j == head:

@@ -28,6 +28,7 @@ from monitor.nlp.quotemarks import find_quotes
 from monitor.nlp.segment import sentence_spans
 
 ACTORS_KEY = "actors"
+PERSON_LABELS = frozenset({"PER", "PERSON"})  # person labels of spaCy's Italian and English models
 
 
 def _register_extensions() -> None:
@@ -81,7 +82,8 @@ class ActorMatcher:
         offset = len(title) + 2 if title else 0
         # Title and body are resolved together: one sense of "Musk" or "Sam" per article.
         text = doc_text(doc)
-        found = resolve(f"{title}\n\n{text}" if title else text, self.table, offset)
+        persons = [(e.start_char + offset, e.end_char + offset) for e in doc.ents if e.label_ in PERSON_LABELS]
+        found = resolve(f"{title}\n\n{text}" if title else text, self.table, offset, persons)
         body = [f for f in found if f.start >= offset]
         doc._.title_mentions = [f for f in found if f.start < offset]
         doc._.mentions = [type(f)(f.entity, f.start - offset, f.end - offset, f.why) for f in body]
@@ -98,9 +100,6 @@ class ActorMatcher:
 @Language.factory("monitor_actors")
 def make_actors(nlp: Language, name: str) -> ActorMatcher:
     return ActorMatcher()
-
-
-PERSON_LABELS = frozenset({"PER", "PERSON"})
 
 
 class ClaimExtractor:
@@ -125,10 +124,13 @@ def build(model: str, entities: Sequence[EntityConfig]) -> Language:
     if model:
         try:
             nlp = spacy.load(model)
-        except OSError as exc:
-            raise ConfigError("nlp.model", "", f"spaCy pipeline {model!r} is not installed ({exc}); "
-                              "install it (pip install …) or leave nlp.model empty for the "
-                              "built-in rules") from None
+        except (OSError, ImportError) as exc:
+            raise ConfigError("configuration", "nlp.model",
+                              f"spaCy pipeline {model!r} is not installed; install it (pip install …) or "
+                              f"leave nlp.model empty for the built-in rules ({exc})") from None
+        except ValueError as exc:
+            raise ConfigError("configuration", "nlp.model",
+                              f"spaCy pipeline {model!r} cannot be loaded: {exc}") from None
     else:
         nlp = spacy.blank("it")
     _tokenizer_rules(nlp)

@@ -72,9 +72,9 @@ def _whole_sentence(text: str, sent: SentenceQuotes, q: Quote) -> bool:
 
 def _embedded(ctx: SpeakerContext, start: int, q: Quote) -> str | None:
     """A long quotation inside the writer's sentence: the subject of the speech verb governing it."""
-    if len(words(ctx.text, q.start, q.end)) < MIN_EMBEDDED_WORDS:
+    if len(ctx.text[q.start:q.end].split()) < MIN_EMBEDDED_WORDS:
         return None
-    ws = words(ctx.text, start, q.outer_start)
+    ws = words(ctx.masked, start, q.outer_start)
     for v in range(len(ws) - 1, -1, -1):
         if ws[v].low in SPEECH_VERBS and not ws[v].cap:
             aux = v - 1 if v > 0 and ws[v - 1].low in ("ha", "hanno", "aveva", "avrebbe") else v

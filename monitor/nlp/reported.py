@@ -62,6 +62,8 @@ def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | 
 
 
 def _said_that(ctx: SpeakerContext, start: int, end: int, masked: str, sentence: str) -> Claim | None:
+    if masked.find("che", start, end) < 0:
+        return None  # cheap test first: most sentences have no "che"
     ws = words(masked, start, end)
     for i, w in enumerate(ws):
         if w.low != "che" or i == 0:
@@ -91,10 +93,11 @@ def _claim(ctx: SpeakerContext, kind: str, speaker: str | None, start: int, end:
 
 def statement(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | None:
     """A sentence whose event has a tracked actor as subject (not after a preposition)."""
+    inside = [f for f in ctx.mentions if start <= f.start < end]
+    if not inside:
+        return None
     ws = words(masked, start, end)
-    for f in ctx.mentions:
-        if not start <= f.start < end:
-            continue
+    for f in inside:
         i = next((n for n, w in enumerate(ws) if w.start <= f.start < w.end), None)
         if i is None or i > 0 and _complement(ws[i - 1]):
             continue

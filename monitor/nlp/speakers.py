@@ -60,6 +60,7 @@ class SpeakerContext:
     appositions: dict[str, str] = field(default_factory=dict)
     last_speaker: str | None = None
     last_person: tuple[str, int] | None = None  # (person, offset) the text last talked about
+    masked: str = ""  # the text with quotations blanked (same offsets); set by extract_claims
     short_names: frozenset[str] = frozenset()  # tracked first names and surnames (ambiguous alone)
     person_ents: list[tuple[int, int]] = field(default_factory=list)  # PER spans from a spaCy model
 

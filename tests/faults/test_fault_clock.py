@@ -97,8 +97,6 @@ async def test_backward_jump_keeps_new_polls_near(tmp_path: Path, http: IngestSe
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=True, reason="BUG: a feed's next_check_at written before a backward clock jump "
-                   "postpones its polls by the size of the jump (store_feeds.due_feeds trusts it blindly)")
 async def test_backward_jump_does_not_strand_a_feed(tmp_path: Path, http: IngestServer) -> None:
     clock = FakeClock(T0)
     rt = make_runtime(write_config(tmp_path, http.url("/feed.xml"), 9), clock)
@@ -115,8 +113,6 @@ async def test_backward_jump_does_not_strand_a_feed(tmp_path: Path, http: Ingest
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=True, reason="BUG: an outbox next_attempt_at written before a backward clock "
-                   "jump holds the message back by the size of the jump (store_outbox.due_messages)")
 async def test_backward_jump_does_not_hold_back_a_queued_message(tmp_path: Path, http: IngestServer,
                                                                  smtp: SmtpServer) -> None:
     clock = FakeClock(T0)
@@ -137,8 +133,6 @@ async def test_backward_jump_does_not_hold_back_a_queued_message(tmp_path: Path,
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=True, reason="BUG: a digest last run recorded before a backward clock jump "
-                   "suppresses the digest until the clock catches up (pipeline.digest_due)")
 async def test_backward_jump_does_not_skip_digests(tmp_path: Path, http: IngestServer) -> None:
     morning = datetime(2026, 11, 26, 8, 0, tzinfo=ROME).astimezone(UTC)
     clock = FakeClock(morning)

@@ -157,8 +157,6 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path: Path,
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=True, reason="BUG: `monitor once` never analyses articles stored by a run that "
-                   "died before analysing them (commands.cmd_once lacks the pending_articles step)")
 async def test_once_recovers_articles_stored_but_not_analysed(
         tmp_path: Path, env: tuple[GrowingFeed, IngestServer, SmtpServer]) -> None:
     feed, http, smtp = env

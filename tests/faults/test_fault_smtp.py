@@ -258,8 +258,6 @@ async def test_partial_refusal_is_recorded_per_recipient_and_not_resent(
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=True, reason="BUG: a 4xx refusal of one recipient is recorded as final; "
-                   "that recipient never gets the digest (pipeline.flush_outbox marks the row sent)")
 async def test_temporary_refusal_of_one_recipient_is_retried_for_that_recipient_only(
         tmp_path: Path, feed: tuple[Feed, IngestServer], smtp: SmtpServer, clock: FakeClock) -> None:
     f, http = feed

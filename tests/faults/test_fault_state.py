@@ -125,8 +125,6 @@ async def test_read_only_bind_mount(tmp_path: Path, feed: tuple[Feed, IngestServ
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.xfail(strict=True, reason="BUG: a full disk during a poll escapes as sqlite3.OperationalError "
-                   "with a traceback (cli.main maps only MonitorError; store writes raise raw sqlite3 errors)")
 async def test_disk_full_during_a_poll(tmp_path: Path, feed: tuple[Feed, IngestServer]) -> None:
     f, http = feed
     state = tmp_path / "state"

@@ -161,7 +161,8 @@ MENTIONS: list[tuple[str, list[M]]] = [
      [("sam_altman", "Altman"), ("openai", "OpenAI"), ("elon_musk", "Musk"), ("xai", "xAI")]),
     ("Il regista Steven Altman ha detto che il film uscirà a maggio.", []),
     ("Il chimico Ilya Prigogine vinse il Nobel. Ilya era belga.", []),
-    ("Il #MuskGate e l'hashtag #OpenAI sono in tendenza.", []),
+    # a hashtag that is exactly the name names the actor; a name glued to other letters does not
+    ("Il #MuskGate e l'hashtag #OpenAI sono in tendenza.", [("openai", "OpenAI")]),
     ("Elon Musk e il fratello Kimbal. Poi Elon ha parlato.", [("elon_musk", "Elon Musk"), ("elon_musk", "Elon")]),
     ("Musk ha incontrato Altman: i due non si parlavano da anni.", [("elon_musk", "Musk"), ("sam_altman", "Altman")]),
     ("Un convegno sull'XAI e sulla trasparenza dei modelli.", []),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import spacy
 
 from monitor.config import DEFAULT_ENTITIES, load_entities
 from monitor.errors import ConfigError
@@ -57,8 +60,43 @@ def test_pipeline_built_once_and_entities_swapped() -> None:
 
 
 def test_missing_model_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="nlp.model.*not installed"):
+    with pytest.raises(ConfigError, match="nlp.model.*not installed") as info:
         Analyzer(load_entities(DEFAULT_ENTITIES), model="it_core_news_sm_not_here")
+    assert (info.value.file, info.value.key) == ("configuration", "nlp.model")
+    assert "leave nlp.model empty" in info.value.reason
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny stand-in for a statistical pipeline: blank Italian + an entity ruler labelling PER."""
+    nlp = spacy.blank("it")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([  # type: ignore[attr-defined]
+        {"label": "PER", "pattern": [{"TEXT": "Steven"}, {"TEXT": {"REGEX": r"^J\.?$"}}, {"TEXT": ".", "OP": "?"},
+                                     {"TEXT": "Musk"}]},
+        {"label": "PER", "pattern": [{"TEXT": "Satya"}, {"TEXT": "Narayana"}, {"TEXT": "Nadella"}]},
+    ])
+    path = tmp_path_factory.mktemp("nlp") / "model"
+    nlp.to_disk(path)
+    return path
+
+
+def test_model_person_entity_blocks_a_surname(analyzer: Analyzer, model_dir: Path) -> None:
+    text = "Il giudice Steven J. Musk ha respinto il ricorso. Musk ha detto che la causa è chiusa."
+    # The rules alone cannot see past the initial and take "Musk" for Elon Musk...
+    assert [m.text for m in analyzer.analyze("", text).mentions] == ["Musk", "Musk"]
+    # ...the model's PER entity says it is someone else, and so is the later bare surname.
+    with_model = Analyzer(load_entities(DEFAULT_ENTITIES), model=str(model_dir))
+    assert "entity_ruler" in with_model.nlp.pipe_names
+    a = with_model.analyze("", text)
+    assert a.mentions == () and all(c.speaker != "elon_musk" for c in a.claims)
+
+
+def test_model_person_entity_bounds_the_speaker(analyzer: Analyzer, model_dir: Path) -> None:
+    text = "Il ceo di Microsoft Satya Narayana Nadella ha dichiarato: «La partnership resta solida»."
+    assert [c.speaker for c in analyzer.analyze("", text).claims] == ["Narayana Nadella"]  # a guess
+    with_model = Analyzer(load_entities(DEFAULT_ENTITIES), model=str(model_dir))
+    assert [c.speaker for c in with_model.analyze("", text).claims] == ["Satya Narayana Nadella"]
 
 
 def test_blank_pipeline_is_default(analyzer: Analyzer) -> None:
