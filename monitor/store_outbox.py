@@ -136,7 +136,7 @@ def outbox_summary(store: Store, now: datetime) -> dict[str, object]:
                                (SENT,)).fetchone()[0])
     problems = [dict(id=r["id"], subject=r["subject"], status=r["status"], error=r["last_error"],
                      attempts=r["attempts"]) for r in store.db.execute(
-        "SELECT * FROM outbox WHERE status = ? OR (status = ? AND attempts > 0) ORDER BY id DESC LIMIT 20",
+        "SELECT * FROM outbox WHERE status = ? OR (status = ? AND last_error IS NOT NULL) ORDER BY id DESC LIMIT 20",
         (DEAD, PENDING))]
     week_ago = ts(now - timedelta(days=7))
     sent_week = store.db.execute("SELECT COUNT(*) FROM outbox WHERE status = ? AND sent_at >= ?",
