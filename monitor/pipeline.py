@@ -36,15 +36,17 @@ from monitor.errors import (
 from monitor.fetch import Fetcher
 from monitor.fulltext import fetch_full_text
 from monitor.mail import send_raw
-from monitor.models import OutgoingMessage
+from monitor.models import Analysis, OutgoingMessage
 from monitor.nlp import Analyzer
 from monitor.outbox_policy import next_attempt
 from monitor.parse import parse_feed
 from monitor.politeness import next_check
+from monitor.prefilter import AliasPrefilter
 from monitor.store import Store
 
 log = logging.getLogger("monitor")
 DIGEST_LOOKBACK = timedelta(days=7)
+EMPTY_ANALYSIS = Analysis(entities=(), mentions=(), claims=())
 
 
 def utc_now() -> datetime:
@@ -65,6 +67,16 @@ class Runtime:
     demo: bool = False
     sending_paused: str | None = None
     nlp_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "nlp"))
+    prefilter: AliasPrefilter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.prefilter = AliasPrefilter(self.config.entities)
+
+    def set_config(self, config: Config) -> None:
+        """Swap in a reloaded config: actor patterns and the prefilter follow the entities."""
+        self.analyzer.set_entities(config.entities)
+        self.prefilter = AliasPrefilter(config.entities)
+        self.config = config
 
     def feed_config(self, config_url: str) -> FeedConfig | None:
         return next((f for f in self.config.feeds if f.url == config_url), None)
@@ -161,7 +173,7 @@ async def rescan(rt: Runtime, entity_ids: set[str]) -> int:
     gained = 0
     for article_id in articles.recent_analyzed(rt.store, now - timedelta(days=rt.config.nlp.rescan_days)):
         title, text = articles.article_text(rt.store, article_id)
-        analysis = await loop.run_in_executor(rt.nlp_pool, rt.analyzer.analyze, title, text)
+        analysis = await loop.run_in_executor(rt.nlp_pool, analyze_text, rt, title, text)
         relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
         before = set(articles.relevant_entities(articles.load_story(rt.store, article_id).salience,
                                                 rt.config.nlp.relevance_threshold))
@@ -174,11 +186,18 @@ async def rescan(rt: Runtime, entity_ids: set[str]) -> int:
     return gained
 
 
+def analyze_text(rt: Runtime, title: str, text: str) -> Analysis:
+    """The analyzer's result, or an empty one when no alias can possibly occur (most articles)."""
+    if not rt.prefilter.may_mention(title, text):
+        return EMPTY_ANALYSIS
+    return rt.analyzer.analyze(title, text)
+
+
 async def analyze_articles(rt: Runtime, article_ids: list[int]) -> None:
     loop = asyncio.get_running_loop()
     for article_id in article_ids:
         title, text = articles.article_text(rt.store, article_id)
-        analysis = await loop.run_in_executor(rt.nlp_pool, rt.analyzer.analyze, title, text)
+        analysis = await loop.run_in_executor(rt.nlp_pool, analyze_text, rt, title, text)
         newly = articles.save_analysis(rt.store, article_id, analysis)
         relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
         for entity in rt.config.entities:

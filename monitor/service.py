@@ -141,9 +141,8 @@ class Daemon:
             return
         old = {e.id: e for e in self.rt.config.entities}
         changed = {e.id for e in config.entities if old.get(e.id) != e}
-        self.rt.analyzer.set_entities(config.entities)
+        self.rt.set_config(config)
         feeds.sync_feeds(self.rt.store, config.feeds)
-        self.rt.config = config
         self.rt.sending_paused = None
         self._schedule_digests()
         log.info("configuration reloaded: %d feeds, %d entities", len(config.feeds), len(config.entities))

@@ -115,9 +115,7 @@ async def test_reload_with_new_entity_rescans_recent_articles(
         await pipeline.flush_outbox(rt)
         nadella = EntityConfig(id="satya_nadella", name="Satya Nadella", kind="person",
                                aliases=(Alias("Satya Nadella"), Alias("Nadella")))
-        config = replace(rt.config, entities=(*rt.config.entities, nadella))
-        rt.analyzer.set_entities(config.entities)
-        rt.config = config
+        rt.set_config(replace(rt.config, entities=(*rt.config.entities, nadella)))
         assert await pipeline.rescan(rt, {"satya_nadella"}) == 1
         stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
         assert [s.earlier for s in stories] == [True]

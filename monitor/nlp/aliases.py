@@ -81,12 +81,17 @@ class AliasTable:
             if not info.case_sensitive:
                 pattern = f"(?i:{pattern})"
             groups.append(f"(?P<a{i}>{pattern})")
-        self.regex = re.compile(_BEFORE + "(?:" + "|".join(groups) + ")" + _AFTER) if groups else None
+        # A look-ahead on the possible first letters lets the engine skip most positions cheaply.
+        firsts = {c for info in self.infos for t in [info.text[:1]]
+                  for c in ((t, t.lower(), t.upper()) if not info.case_sensitive else (t,))}
+        head = "(?=[" + "".join(re.escape(c) for c in sorted(firsts)) + "])" if firsts else ""
+        self.regex = re.compile(head + _BEFORE + "(?:" + "|".join(groups) + ")" + _AFTER) if groups else None
         # All-capitals lines (headlines) lose the case that tells "xAI" from "XAI": matched apart.
         self.caps_regex = re.compile(_BEFORE + "(?:" + "|".join(groups) + ")" + _AFTER, re.I) if groups else None
         excludes = sorted({x for e in entities for x in e.exclude}, key=len, reverse=True)
         exclude_body = "(?:" + "|".join(_alias_regex(x) for x in excludes) + ")"
-        self.exclude_regex = re.compile(_BEFORE + exclude_body + _AFTER) if excludes else None
+        exclude_head = "(?=[" + "".join(sorted({re.escape(x[0]) for x in excludes})) + "])"
+        self.exclude_regex = re.compile(exclude_head + _BEFORE + exclude_body + _AFTER) if excludes else None
         self.caps_exclude_regex = re.compile(_BEFORE + exclude_body + _AFTER, re.I) if excludes else None
         self.entity_kind = {e.id: e.kind for e in entities}
 

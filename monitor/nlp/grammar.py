@@ -25,9 +25,9 @@ from monitor.nlp.lexicon import (
 )
 from monitor.nlp.verbs import MULTIWORD_SPEECH, SPEECH_VERBS
 
+_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
 # Title abbreviations keep their full stop ("dott.", "sig.ra"): "Il dott. Rossi" is one noun phrase.
-_WORD = re.compile(r"\b(?i:dott|dr|sig|ing|avv|prof|sen|on|arch|mons|geom|rag)\.(?:ssa|ra|na)?(?=\s)"
-                   r"|[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
+_TITLES = wordset("dott dr sig ing avv prof sen on arch mons geom rag")
 _DI = wordset("di d del dello della dei degli delle dell")
 _INNER_STOP = ARTICLES - {"uno"}  # "una nota un portavoce": two phrases; "il numero uno": one
 _DA = wordset("da dal dallo dalla dai dagli dalle dall")
@@ -41,17 +41,14 @@ class Word(NamedTuple):
     start: int
     end: int
     low: str
+    cap: bool = False  # capitalised, or a brand with an inner capital (xAI); "CEO" is a role, not a name
+    alpha: bool = True  # a word, not punctuation
 
-    @property
-    def cap(self) -> bool:
-        """Capitalised, or a brand with an inner capital (xAI, iPhone); "CEO" is a role, not a name."""
-        if self.text.isupper() and self.low in ROLE_NOUNS:
-            return False
-        return self.text[:1].isupper() or self.text[:1].islower() and any(c.isupper() for c in self.text[1:])
 
-    @property
-    def alpha(self) -> bool:
-        return self.text[:1].isalnum()
+def _is_cap(text: str, low: str) -> bool:
+    if text.isupper() and low in ROLE_NOUNS:
+        return False
+    return text[:1].isupper() or text[:1].islower() and text[1:] != text[1:].lower()
 
 
 def words(text: str, start: int = 0, end: int | None = None) -> tuple[Word, ...]:
@@ -87,9 +84,34 @@ class _Index:
 
 @lru_cache(maxsize=1024)
 def _words(text: str, start: int, end: int) -> tuple[Word, ...]:
-    new = tuple.__new__
-    return tuple(new(Word, (w, a, b, w.lower().rstrip("'’")))
-                 for m in _WORD.finditer(text, start, end) for w, (a, b) in ((m.group(), m.span()),))
+    new = tuple.__new__  # skips the NamedTuple constructor's Python-level wrapper
+    feats = _FEATURES
+    out: list[Word] = []
+    for m in _WORD.finditer(text, start, end):
+        w = m.group()
+        a, b = m.span()
+        f = feats.get(w)
+        if f is None:
+            f = _features(w)
+        low = f[0]
+        if low in _TITLES and text[b:b + 1] == "." and b + 1 < end and text[b + 1].isspace():
+            w, b = w + ".", b + 1  # "dott." (the next match, the full stop, is dropped below)
+        elif w == "." and out and out[-1][2] == b:
+            continue
+        out.append(new(Word, (w, a, b, low, f[1], f[2])))
+    return tuple(out)
+
+
+_FEATURES: dict[str, tuple[str, bool, bool]] = {}  # word -> (low, cap, alpha), shared by all articles
+
+
+def _features(w: str) -> tuple[str, bool, bool]:
+    low = w.lower().rstrip("'’")
+    f = (low, _is_cap(w, low), w[:1].isalnum())
+    if len(_FEATURES) > 100_000:
+        _FEATURES.clear()
+    _FEATURES[w] = f
+    return f
 
 
 def is_stop(w: Word) -> bool:

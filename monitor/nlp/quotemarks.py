@@ -7,11 +7,13 @@ characters around it. Quotations never cross a paragraph (a line break).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # opening mark -> closing marks it accepts
 _PAIRS: dict[str, str] = {"«": "»", "“": "”\"", "„": "“”", "‘": "’'", '"': '"”', "'": "'’", "”": "”"}
 _MARKS = frozenset("«»“”„‘’\"'")
+_MARK_OR_BREAK = re.compile("[«»“”„‘’\"'\n]")
 _OPEN_BEFORE = frozenset(" \t\n([{«“‘'’\"—–-/:")  # a mark after these (or at start) can open
 _CLOSE_AFTER = frozenset(" \t\n)]}»”’'\".,;:!?…—–-/")  # a mark before these (or at end) can close
 
@@ -76,11 +78,10 @@ def find_quotes(text: str) -> list[Quote]:
     """All quotations in `text`, outer ones and nested ones, sorted by start."""
     found: list[Quote] = []
     stack: list[tuple[str, int]] = []
-    for i, c in enumerate(text):
+    for m in _MARK_OR_BREAK.finditer(text):  # only marks and line breaks: far fewer than characters
+        i, c = m.start(), m.group()
         if c == "\n":
             stack.clear()
-            continue
-        if c not in _MARKS:
             continue
         role = _role(text, i)
         if role == "none":

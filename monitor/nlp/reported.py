@@ -44,7 +44,7 @@ def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | 
     """A reported claim in the sentence [start, end); `masked` has quotations blanked out."""
     sentence = ctx.text[start:end]
     for regex in (_SECONDO, _DA):
-        m = regex.search(masked, start, end)
+        m = ctx.first_match(regex, start, end)
         lead = masked[start:m.start()].strip().lower() if m else ""
         if m and (not lead or lead.endswith((",", ";", ":")) or lead in ("e", "ma", "ed")):
             ws = words(masked, m.end(), end)

@@ -9,6 +9,7 @@ initial ("George R. Martin"); "su X. Poi" still ends, since "su" is not a name.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from monitor.nlp.lexicon import ABBREVIATIONS
 from monitor.nlp.quotemarks import Quote
@@ -17,15 +18,25 @@ _END = re.compile(r"[.!?…]+[»”’\"')\]]*")
 _WORD_BEFORE = re.compile(r"([\w.]+)\.$")
 _NEXT_START = re.compile(r"\s+[«“‘\"'(\-–—]*[\w«“‘\"]")
 _LOWER_NEXT = re.compile(r"\s+[a-zà-ÿ]")
+_NONSPACE = re.compile(r"\S")
 
 
-def _inside(pos: int, quotes: list[Quote]) -> bool:
-    return any(q.depth == 0 and q.start <= pos < q.end for q in quotes)
+class _Outer:
+    """Outermost quotations, for a fast "is this offset inside a quotation" test."""
+
+    def __init__(self, quotes: list[Quote]) -> None:
+        outer = sorted((q.start, q.end) for q in quotes if q.depth == 0)
+        self.starts = [a for a, _ in outer]
+        self.ends = [b for _, b in outer]
+
+    def __call__(self, pos: int) -> bool:
+        i = bisect_right(self.starts, pos) - 1
+        return i >= 0 and pos < self.ends[i]
 
 
 def _abbreviation(text: str, end_dot: int, para_start: int) -> bool:
     """True when the full stop ending at `end_dot` closes an abbreviation or an initial."""
-    m = _WORD_BEFORE.search(text, para_start, end_dot + 1)
+    m = _WORD_BEFORE.search(text, max(para_start, end_dot - 24), end_dot + 1)  # a short look-back
     if not m:
         return False
     word = m.group(1)
@@ -41,18 +52,18 @@ def _abbreviation(text: str, end_dot: int, para_start: int) -> bool:
 def sentence_spans(text: str, quotes: list[Quote]) -> list[tuple[int, int]]:
     """(start, end) of each sentence, whitespace trimmed, never crossing a line break."""
     spans: list[tuple[int, int]] = []
+    inside = _Outer(quotes)
     for para in re.finditer(r"[^\n]+", text):
         start = para.start()
         for m in _END.finditer(text, para.start(), para.end()):
             end = m.end()
-            rest = text[end:para.end()]
-            if not rest.strip() or _inside(m.start(), quotes) and _inside(end - 1, quotes):
+            if not _NONSPACE.search(text, end, para.end()) or inside(m.start()) and inside(end - 1):
                 continue
-            if not _NEXT_START.match(rest) or _LOWER_NEXT.match(rest):
+            if not _NEXT_START.match(text, end, para.end()) or _LOWER_NEXT.match(text, end, para.end()):
                 continue
             if m.group().startswith(".") and len(m.group()) == 1 and _abbreviation(text, m.start(), start):
                 continue
-            if _inside(end, quotes):
+            if inside(end):
                 continue
             spans.append(_trim(text, start, end))
             start = end

@@ -9,7 +9,9 @@ just talking about, else the words as written. `l'avvocato di Musk` is not Musk.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from monitor.nlp.actors import Found
 from monitor.nlp.grammar import Word, is_platform, words
@@ -24,6 +26,7 @@ segretario segretaria governatore governatrice consigliere consigliera dipendent
 ricercatori funzionario funzionaria procuratore procuratrice garante autorità rappresentante
 """)
 
+_MIDCAP = re.compile(r"(?:[a-zà-ÿ0-9,;:)»”]|[A-ZÀ-Ý][\w-]+)[ \u00a0]+([A-ZÀ-Ý][\w’'-]*)")
 _DI_WORDS = frozenset("di del dello della dei degli delle dell".split())
 _ROLE_KEY_DROP = re.compile(r"^(?:il|lo|la|l['’]|i|gli|le|un|uno|una|un['’])\s*", re.I)
 _APPOSITION = re.compile(
@@ -63,6 +66,7 @@ class SpeakerContext:
     masked: str = ""  # the text with quotations blanked (same offsets); set by extract_claims
     short_names: frozenset[str] = frozenset()  # tracked first names and surnames (ambiguous alone)
     person_ents: list[tuple[int, int]] = field(default_factory=list)  # PER spans from a spaCy model
+    _hits: dict[re.Pattern[str], tuple[list[int], list[re.Match[str]]]] = field(default_factory=dict)
 
     def note(self, speaker: str | None, pos: int) -> None:
         """Remember who the text is talking about, for pro-drop verbs and role anaphora."""
@@ -72,11 +76,20 @@ class SpeakerContext:
         if self.kinds.get(speaker) == "person" or _full_name(speaker):
             self.last_person = (speaker, pos)
 
-    def __post_init__(self) -> None:
-        # Capitalised words seen inside a sentence (after a lower-case word, a comma or another
-        # capitalised word): names. "Buona" or "Inevitabile" capitalised only at a sentence start are not.
-        self.midcaps = set(re.findall(r"(?:[a-zà-ÿ0-9,;:)»”]|[A-ZÀ-Ý][\w-]+)[ \u00a0]+([A-ZÀ-Ý][\w’'-]*)",
-                                      self.text))
+    def first_match(self, regex: re.Pattern[str], start: int, end: int) -> re.Match[str] | None:
+        """The first match of `regex` in masked[start:end]: the whole text is searched once per regex."""
+        hits = self._hits.get(regex)
+        if hits is None:
+            found = list(regex.finditer(self.masked))
+            hits = self._hits[regex] = ([m.start() for m in found], found)
+        i = bisect_left(hits[0], start)
+        return hits[1][i] if i < len(hits[1]) and hits[1][i].end() <= end else None
+
+    @cached_property
+    def midcaps(self) -> set[str]:
+        """Capitalised words seen inside a sentence (after a lower-case word, a comma or another
+        capitalised word): names. "Buona" or "Inevitabile" capitalised only at a sentence start are not."""
+        return set(_MIDCAP.findall(self.text))
 
     def learn_appositions(self) -> None:
         for m in _APPOSITION.finditer(self.text):

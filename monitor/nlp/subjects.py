@@ -25,7 +25,7 @@ _FINITE = re.compile(r"[a-zà-ÿ]+(?:a|e|ò|ì|à|ava|eva|iva|ano|ono|avano|evan
 
 def speech_noun_owner(ctx: SpeakerContext, start: int, end: int, masked: str) -> str | None:
     """`il commento di Mira Murati` -> "Mira Murati"."""
-    m = _SPEECH_NOUN.search(masked, start, end)
+    m = ctx.first_match(_SPEECH_NOUN, start, end)
     if not m:
         return None
     ws = words(masked, m.end(), end)

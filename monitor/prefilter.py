@@ -1,0 +1,30 @@
+"""A cheap test that can only say "no": does any alias occur at all, ignoring case and punctuation?
+
+Most articles name no tracked actor; they skip the spaCy pipeline entirely. Every form the
+analyzer accepts (elisions, hyphens, spacing and casing variants, dotted forms) still contains
+an alias's letters in order once case and non-word characters are dropped, so the test never
+hides a real match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from monitor.config import EntityConfig
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def _squash(text: str) -> str:
+    return _NON_WORD.sub("", text.casefold())
+
+
+class AliasPrefilter:
+    def __init__(self, entities: Sequence[EntityConfig]) -> None:
+        keys = {_squash(a.text) for e in entities for a in e.aliases}
+        self.keys = sorted(k for k in keys if k)
+
+    def may_mention(self, title: str, text: str) -> bool:
+        squashed = _squash(title) + "\0" + _squash(text)
+        return any(key in squashed for key in self.keys)
