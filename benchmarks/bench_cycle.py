@@ -66,6 +66,7 @@ backfill_hours = 1000000  # every synthetic item counts as new on the first poll
 concurrency = {concurrency}
 timeout_seconds = 120
 jitter = 0.0
+parse_workers = {os.cpu_count() or 1}  # both cores parse, as the config comment advises
 
 [smtp]
 host = "127.0.0.1"
@@ -122,8 +123,7 @@ async def _monitor_cycles(urls: list[str], folder: Path, concurrency: int) -> di
         }
         result["counts"]["outbox"] = {k: n for k, n in result["counts"]["outbox"]}
     finally:
-        await rt.fetcher.aclose()
-        rt.store.close()
+        await rt.aclose()
     return result
 
 

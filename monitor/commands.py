@@ -35,8 +35,7 @@ async def cmd_once(args: argparse.Namespace) -> int:
                 pipeline.run_digest(rt, digest)
         sent = await pipeline.flush_outbox(rt)
     finally:
-        await rt.fetcher.aclose()
-        rt.store.close()
+        await rt.aclose()
     failed = [o for o in outcomes if o.status in ("failed", "gone")]
     print(f"polled {len(outcomes)} feeds ({len(failed)} failed), "
           f"{sum(o.new_articles for o in outcomes)} new articles, {sent} messages sent")
@@ -120,8 +119,7 @@ async def cmd_digest(args: argparse.Namespace) -> int:
         print(f"{sent} messages sent" + (f"; {len(unsent)} not sent: {'; '.join(unsent)}" if unsent else ""))
         return 0 if not unsent and not rt.sending_paused else 1
     finally:
-        await rt.fetcher.aclose()
-        rt.store.close()
+        await rt.aclose()
 
 
 async def cmd_send_test(args: argparse.Namespace) -> int:

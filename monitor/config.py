@@ -88,6 +88,7 @@ def _polling(t: Table) -> PollingConfig:
         backfill_hours=t.number("backfill_hours", 24.0, 0.0),
         user_agent=t.text("user_agent", DEFAULT_USER_AGENT, empty=False),
         jitter=t.number("jitter", 0.1, 0.0, 0.5),
+        parse_workers=int(t.number("parse_workers", 0, 0, 64)),
     )
     t.done()
     return result

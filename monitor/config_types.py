@@ -48,6 +48,7 @@ class PollingConfig:
     backfill_hours: float = 24.0
     user_agent: str = DEFAULT_USER_AGENT
     jitter: float = 0.1
+    parse_workers: int = 0
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,7 @@ async def run_demo(output: Path) -> int:
                 await pipeline.flush_outbox(rt)
                 counts = _counts(rt)
             finally:
-                await rt.fetcher.aclose()
-                rt.store.close()
+                await rt.aclose()
     finally:
         smtp.stop()
     files = _save(inbox.messages, output)

@@ -14,7 +14,7 @@ import logging
 import random
 import ssl
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -67,10 +67,18 @@ class Runtime:
     demo: bool = False
     sending_paused: str | None = None
     nlp_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "nlp"))
+    parse_pool: Executor | None = None
     prefilter: AliasPrefilter = field(init=False)
 
     def __post_init__(self) -> None:
         self.prefilter = AliasPrefilter(self.config.entities)
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        self.store.close()
+        self.nlp_pool.shutdown(wait=False)
+        if self.parse_pool is not None:
+            self.parse_pool.shutdown(wait=True, cancel_futures=True)
 
     def set_config(self, config: Config) -> None:
         """Swap in a reloaded config: actor patterns and the prefilter follow the entities."""
@@ -115,7 +123,8 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
         result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
         parsed = None
         if result.status != 304:
-            parsed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url, rt.clock())
+            parsed = await asyncio.get_running_loop().run_in_executor(
+                rt.parse_pool, parse_feed, result.body, result.headers, result.url, rt.clock())
     except FeedGoneError as exc:
         _failed(rt, feed, interval, f"{exc} (disabled; re-enable by editing the config)", None, True)
         log.error("feed %s is gone (410): disabled", feed.url)
@@ -194,14 +203,17 @@ def analyze_text(rt: Runtime, title: str, text: str) -> Analysis:
 
 
 async def analyze_articles(rt: Runtime, article_ids: list[int]) -> None:
-    loop = asyncio.get_running_loop()
-    for article_id in article_ids:
-        title, text = articles.article_text(rt.store, article_id)
-        analysis = await loop.run_in_executor(rt.nlp_pool, analyze_text, rt, title, text)
-        newly = articles.save_analysis(rt.store, article_id, analysis)
+    """Analyse off the event loop, store a feed's results in one transaction, then alert."""
+    if not article_ids:
+        return
+    texts = [(article_id, *articles.article_text(rt.store, article_id)) for article_id in article_ids]
+    results = await asyncio.get_running_loop().run_in_executor(
+        rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
+    newly = articles.save_analyses(rt.store, results)
+    for article_id, analysis in results:
         relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
         for entity in rt.config.entities:
-            if entity.alert and entity.id in newly and entity.id in relevant:
+            if entity.alert and entity.id in newly[article_id] and entity.id in relevant:
                 queue_alert(rt, article_id, entity.id)
 
 

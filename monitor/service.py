@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import signal
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,7 +35,12 @@ def open_runtime(config: Config) -> pipeline.Runtime:
     store = Store(config.database)
     feeds.sync_feeds(store, config.feeds)
     analyzer = Analyzer(config.entities, model=config.nlp.model, key_claims=config.nlp.key_claims)
-    return pipeline.Runtime(config=config, store=store, fetcher=Fetcher(config.polling), analyzer=analyzer)
+    pool = None
+    if config.polling.parse_workers:
+        # spawn, not fork: the daemon has threads (NLP, SMTP test servers) that fork would copy.
+        pool = ProcessPoolExecutor(config.polling.parse_workers, mp_context=multiprocessing.get_context("spawn"))
+    return pipeline.Runtime(config=config, store=store, fetcher=Fetcher(config.polling), analyzer=analyzer,
+                            parse_pool=pool)
 
 
 class Daemon:
@@ -69,8 +76,7 @@ class Daemon:
         watchdog.cancel()
         self.scheduler.shutdown(wait=False)
         await self._drain()
-        await self.rt.fetcher.aclose()
-        self.rt.store.close()
+        await self.rt.aclose()
         return 0
 
     def _schedule(self) -> None:

@@ -110,24 +110,34 @@ def pending_articles(store: Store) -> list[int]:
 
 def save_analysis(store: Store, article_id: int, analysis: Analysis) -> set[str]:
     """Replace the article's mentions and claims; return the entities that newly appear in it."""
+    return save_analyses(store, [(article_id, analysis)])[article_id]
+
+
+def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]]) -> dict[int, set[str]]:
+    """save_analysis for many articles in one transaction (one commit per feed, not per article)."""
     with store.transaction() as db:
-        row = db.execute("SELECT entities FROM articles WHERE id = ?", (article_id,)).fetchone()
-        before = set(json.loads(row["entities"])) if row else set()
-        db.execute("DELETE FROM mentions WHERE article_id = ?", (article_id,))
-        db.execute("DELETE FROM claims WHERE article_id = ?", (article_id,))
-        db.executemany(
-            "INSERT INTO mentions (article_id, entity, surface, start, end, in_title) VALUES (?,?,?,?,?,?)",
-            [(article_id, m.entity, m.text, m.start, m.end, int(m.in_title)) for m in analysis.mentions])
-        ranks = {id(c): i for i, c in enumerate(analysis.key_claims)}
-        ordered = list(analysis.key_claims) + [c for c in analysis.claims if c not in analysis.key_claims]
-        db.executemany(
-            "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, end, sentence, "
-            "score, unconfirmed) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [(article_id, ranks.get(id(c)), c.kind, c.speaker, c.subject, c.text, c.start, c.end,
-              c.sentence, c.score, int(c.unconfirmed)) for c in ordered])
-        db.execute("UPDATE articles SET status = ?, entities = ?, salience = ? WHERE id = ?",
-                   (ANALYZED, json.dumps(list(analysis.entities)), json.dumps(analysis.salience),
-                    article_id))
+        return {article_id: _save_one(db, article_id, analysis) for article_id, analysis in results}
+
+
+def _save_one(db: sqlite3.Connection, article_id: int, analysis: Analysis) -> set[str]:
+    """Replace one article's mentions and claims; return the entities that newly appear in it."""
+    row = db.execute("SELECT entities FROM articles WHERE id = ?", (article_id,)).fetchone()
+    before = set(json.loads(row["entities"])) if row else set()
+    db.execute("DELETE FROM mentions WHERE article_id = ?", (article_id,))
+    db.execute("DELETE FROM claims WHERE article_id = ?", (article_id,))
+    db.executemany(
+        "INSERT INTO mentions (article_id, entity, surface, start, end, in_title) VALUES (?,?,?,?,?,?)",
+        [(article_id, m.entity, m.text, m.start, m.end, int(m.in_title)) for m in analysis.mentions])
+    ranks = {id(c): i for i, c in enumerate(analysis.key_claims)}
+    ordered = list(analysis.key_claims) + [c for c in analysis.claims if c not in analysis.key_claims]
+    db.executemany(
+        "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, end, sentence, "
+        "score, unconfirmed) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [(article_id, ranks.get(id(c)), c.kind, c.speaker, c.subject, c.text, c.start, c.end,
+          c.sentence, c.score, int(c.unconfirmed)) for c in ordered])
+    db.execute("UPDATE articles SET status = ?, entities = ?, salience = ? WHERE id = ?",
+               (ANALYZED, json.dumps(list(analysis.entities)), json.dumps(analysis.salience),
+                article_id))
     return set(analysis.entities) - before
 
 

@@ -128,3 +128,22 @@ async def test_reload_with_new_entity_rescans_recent_articles(
     assert len(smtp.messages) == 2
     text = email.message_from_bytes(smtp.messages[1].raw, policy=email.policy.default).get_body(("plain",))
     assert text is not None and "copertura precedente" in text.get_content()
+
+
+async def test_parsing_in_worker_processes_gives_the_same_articles(
+        world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+    config_path, routes, _ = world
+    config_path.write_text(config_path.read_text().replace("backfill_hours = 48", "backfill_hours = 48\nparse_workers = 2"))
+    routes["/feed.xml"] = Route(body=feed(
+        ("p1", "Altman a Milano", "«Siamo pronti», ha detto Altman.", RECENT),
+        ("p2", "Un visore nuovo", "Costa poco.", RECENT)))
+    rt = open_runtime(load_config(config_path))
+    rt.clock = Clock(NOW)
+    try:
+        assert rt.parse_pool is not None
+        (outcome,) = await pipeline.poll_feeds(rt, force=True)
+        assert outcome.status == "new" and outcome.new_articles == 2
+        stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
+        assert [s.title for s in stories] == ["Altman a Milano"]
+    finally:
+        await rt.aclose()

@@ -56,6 +56,9 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
         return reads
     vg = verb_group(ws, i)
     if vg > i:
+        source = _from_organisation(ctx, ws, vg)
+        if source is not None:
+            return source
         k = skip_adjuncts(ws, skip_adverbs(ws, vg, 1, clitics=False))
         end = np_forward(ws, k)
         if end > k:
@@ -74,6 +77,16 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
 def _clause_ends(ws: Sequence[Word], k: int) -> bool:
     """No subject can start at ws[k]: no article and no capitalised word there."""
     return k >= len(ws) or not ws[k].alpha or not ws[k].cap and ws[k].low not in ARTICLES
+
+
+def _from_organisation(ctx: SpeakerContext, ws: Sequence[Word], k: int) -> Attribution | None:
+    """`«…», fanno sapere da OpenAI`: a tracked organisation as the source."""
+    if k + 1 < len(ws) and ws[k].low in ("da", "dal", "dall", "dalla", "dallo"):
+        end = np_forward(ws, k + 1)
+        who = ctx.resolve(ws[k + 1].start, ws[end - 1].end) if end > k + 1 else None
+        if who is not None and ctx.kinds.get(who) == "organization":
+            return Attribution(who, ws[end - 1].end)
+    return None
 
 
 def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | None:

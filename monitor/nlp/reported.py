@@ -27,6 +27,8 @@ _DA = re.compile(r"\b(?:(?:[Ss]tando\s+a|[Ss]econdo|[Dd]a)\s+quanto\s+(?:riferit
                  r"|[Ss]tando\s+a)(?![\w'’])\s*")
 _RUMOUR = re.compile(r"\bsecondo\s+(?:(?:le|alcune|diverse|ultime|recenti|quanto)\s+)*"
                      r"(?:indiscrezion|fonti|voci|rumor|segnalazion|riportato|riferito|ricostruzion)", re.I)
+# Infinitives (also with a clitic), gerunds and participles: "assicurarsi", "dicendo", "detto".
+_NON_FINITE = re.compile(r"(?:[aeio]r(?:e|si|lo|la|li|le|ne|ci|gli)|ndo(?:si|lo|la|ne)?|[aiu]t[oaie]|tt[oaie]|st[oaie])$")
 _PARTICIPLE = re.compile(r"[a-zà-ÿ]+(?:at|ut|it|tt|st|ss|s)[oaie]$")
 
 
@@ -76,6 +78,8 @@ def _said_that(ctx: SpeakerContext, start: int, end: int, masked: str, sentence:
         aux = skip_adverbs(ws, k - 1, -1)
         if aux >= 0 and ws[aux].low in AUXILIARIES:
             k = aux  # "Musk ha poi detto che": the subject is before the auxiliary
+        elif _NON_FINITE.search(ws[k].low):
+            continue  # "assicurarsi che", "dicendo che": no subject of its own
         speaker = subject_before(ctx, ws, k)
         if speaker:
             return _claim(ctx, "reported", speaker, ws[i].end, end, sentence, unconfirmed(sentence))

@@ -61,6 +61,7 @@ class SpeakerContext:
     mentions: list[Found]
     kinds: dict[str, str]
     appositions: dict[str, str] = field(default_factory=dict)
+    roles_of: dict[str, set[str]] = field(default_factory=dict)  # person -> role keys seen with them
     last_speaker: str | None = None
     last_person: tuple[str, int] | None = None  # (person, offset) the text last talked about
     masked: str = ""  # the text with quotations blanked (same offsets); set by extract_claims
@@ -95,7 +96,20 @@ class SpeakerContext:
         for m in _APPOSITION.finditer(self.text):
             name_start, name_end = m.span(2)
             tracked = [f.entity for f in self.mentions if name_start <= f.start < name_end]
-            self.appositions[role_key(m.group(1))] = tracked[0] if tracked else m.group(2)
+            person = tracked[0] if tracked else m.group(2)
+            self.appositions[role_key(m.group(1))] = person
+            self.roles_of.setdefault(person, set()).add(role_key(m.group(1)))
+
+    def _fits_role(self, person: str, key: str, pos: int) -> bool:
+        """Can `person` be "il <key>" ("ceo di microsoft")? Not if tied to another role; an untracked
+        person only if the organisation was named before (the story is about it)."""
+        roles = self.roles_of.get(person)
+        if roles and key not in roles:
+            return False
+        if person in self.kinds:
+            return True
+        org = key.split(" di ")[-1]
+        return org in self.text[:pos].lower().replace("’", "'")
 
     def recent_person(self, pos: int, window: int = 700) -> str | None:
         """The person the text talked about last before `pos`, if recent enough."""
@@ -122,7 +136,9 @@ class SpeakerContext:
         while run < len(ws) and ws[len(ws) - 1 - run].cap:
             run += 1
         if run >= 3 and len(ws) > run and not ws[0].cap and ws[len(ws) - run - 1].low in _DI_WORDS:
-            return self.text[start + ws[-2].start:np_end]  # the last two capitalised words
+            name = self.text[start + ws[-2].start:np_end]  # the last two capitalised words
+            self.roles_of.setdefault(name, set()).add(role_key(self.text[start:start + ws[-2].start]))
+            return name
         return None
 
     def resolve(self, start: int, end: int) -> str | None:
@@ -147,9 +163,11 @@ class SpeakerContext:
         key = role_key(np_text)
         if key in self.appositions:
             return self.appositions[key]
-        if _definite_role(np_text, head) and len(f" {key}".split(" di ")[-1].split()) == 1 and not any(self.kinds.get(f.entity) == "person" for f in inside):
+        if (_definite_role(np_text, head) and len(f" {key}".split(" di ")[-1].split()) == 1
+                and not any(self.kinds.get(f.entity) == "person" for f in inside)):
             # "«…», ha detto l'amministratore delegato di Microsoft" right after "Satya Nadella ha …"
-            return self.recent_person(start, window=400) or np_text
+            person = self.recent_person(start, window=400)
+            return person if person and self._fits_role(person, key, start) else np_text
         if not any(w.cap for w in ws):
             if head in ROLE_NOUNS and len(ws) <= 3 and not inside:
                 return self.recent_person(start)
