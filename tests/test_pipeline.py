@@ -4,74 +4,19 @@ from __future__ import annotations
 
 import email
 import email.policy
-import shutil
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ingest_server import Route, serve
+from ingest_server import Route
 from smtp_server import SmtpServer
+from world import RECENT, Clock, feed, subjects
 
 from monitor import pipeline
 from monitor import store_articles as articles
-from monitor.config import DEFAULT_ENTITIES, Alias, EntityConfig, load_config
+from monitor.config import Alias, EntityConfig, load_config
 from monitor.service import open_runtime
-
-RSS = """<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0"><channel><title>Fonte</title><link>https://fonte.example/</link>
-{items}
-</channel></rss>"""
-ITEM = """<item><title>{title}</title><link>https://fonte.example/{guid}</link><guid>{guid}</guid>
-<pubDate>{date}</pubDate><description>{body}</description></item>"""
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-RECENT = "Wed, 25 Nov 2026 08:00:00 +0100"
-
-
-def feed(*items: tuple[str, str, str, str]) -> bytes:
-    return RSS.format(items="".join(ITEM.format(guid=g, title=t, body=b, date=d) for g, t, b, d in items)).encode()
-
-
-def subjects(smtp: SmtpServer) -> list[str]:
-    return [str(email.message_from_bytes(m.raw, policy=email.policy.default)["Subject"]) for m in smtp.messages]
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, dict[str, Route], SmtpServer]]:
-    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
-    routes: dict[str, Route] = {}
-    with serve({"/feed.xml": lambda req: routes["/feed.xml"]}) as http, SmtpServer() as smtp:
-        shutil.copy(DEFAULT_ENTITIES, tmp_path / "entities.toml")
-        (tmp_path / "config.toml").write_text(f"""
-[general]
-state_dir = "state"
-[polling]
-backfill_hours = 48
-[smtp]
-host = "127.0.0.1"
-port = {smtp.port}
-tls = "none"
-sender = "monitor@localhost"
-[[digest]]
-name = "mattina"
-schedule = "0 8 * * *"
-recipients = ["redazione@example.com"]
-[[feeds]]
-url = "{http.url('/feed.xml')}"
-name = "Fonte"
-""")
-        yield tmp_path / "config.toml", routes, smtp
-
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -147,3 +92,36 @@ async def test_parsing_in_worker_processes_gives_the_same_articles(
         assert [s.title for s in stories] == ["Altman a Milano"]
     finally:
         await rt.aclose()
+
+
+FULL_PAGE = """<html><head><title>Pagina</title></head><body><nav>Menu Home Contatti</nav>
+<article><h1>Altman a Torino</h1>
+<p>Sam Altman ha visitato ieri il Politecnico di Torino incontrando studenti e docenti.</p>
+<p>«L'Italia ha talenti straordinari e li vogliamo qui», ha detto Altman durante l'incontro,
+che è durato più di due ore e si è concluso con una lunga sessione di domande.</p>
+<p>Il rettore ha ringraziato l'ospite e annunciato nuove borse di studio per la ricerca.</p>
+</article><footer>Copyright</footer></body></html>"""
+
+
+async def test_full_text_replaces_the_feed_summary(world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+    pytest.importorskip("trafilatura")
+    config_path, routes, _ = world
+    config_path.write_text(config_path.read_text().replace('name = "Fonte"', 'name = "Fonte"\nfull_text = true'))
+    base = routes["base"].body.decode()
+    routes["/page.html"] = Route(body=FULL_PAGE.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+    rss = RSS_ONE.format(link=f"{base}page.html", date=RECENT).encode()
+    routes["/feed.xml"] = Route(body=rss)
+    rt = open_runtime(load_config(config_path))
+    rt.clock = Clock(NOW)
+    try:
+        await pipeline.poll_feeds(rt, force=True)
+        (story,) = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
+    finally:
+        await rt.aclose()
+    assert "talenti straordinari" in story.text
+    assert [c.speaker for c in story.key_claims if c.kind == "quote"] == ["sam_altman"]
+
+
+RSS_ONE = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>F</title>
+<item><title>Altman a Torino</title><link>{link}</link><guid>ft1</guid><pubDate>{date}</pubDate>
+<description>Breve: Sam Altman in visita.</description></item></channel></rss>"""

@@ -22,6 +22,7 @@ from monitor.nlp.grammar import (
 )
 from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, SPEECH_NOUNS, TIME_NOUNS
 from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.subjects import skip_apposition, verb_at
 from monitor.nlp.verbs import SPEECH_VERBS
 
 # Participles, gerunds and infinitives are not finite: "per commentare" has no subject of its own.
@@ -51,7 +52,7 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
         return None
     if i < len(ws) and ws[i].low == "come":
         i += 1  # «…», come ha spiegato S a Repubblica
-    reads = _reads(ctx, ws, i)
+    reads = _reads(ctx, ws, i) or _noun_after(ctx, ws, i)
     if reads is not None:
         return reads
     vg = verb_group(ws, i)
@@ -89,6 +90,17 @@ def _from_organisation(ctx: SpeakerContext, ws: Sequence[Word], k: int) -> Attri
     return None
 
 
+def _noun_after(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | None:
+    """`«…», è stato il commento di Musk` / `«…», la replica di OpenAI`."""
+    if i < len(ws) and ws[i].low in ("è", "era", "fu"):
+        i = i + 2 if i + 1 < len(ws) and ws[i + 1].low in ("stato", "stata") else i + 1
+    if not (i + 3 < len(ws) and ws[i].low in ARTICLES and ws[i + 1].low in SPEECH_NOUNS
+            and ws[i + 2].low in ("di", "del", "dello", "della", "dell")):
+        return None
+    end = np_forward(ws, i + 3)
+    return Attribution(ctx.resolve(ws[i + 3].start, ws[end - 1].end), ws[end - 1].end) if end > i + 3 else None
+
+
 def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | None:
     """`«…», si legge nel comunicato di OpenAI`: the owner of the document speaks."""
     if not (i + 2 < len(ws) and ws[i].low == "si" and ws[i + 1].low in ("legge", "leggeva", "leggono")):
@@ -122,26 +134,40 @@ def _finite_verb(ws: Sequence[Word]) -> int:
 
 def before(ctx: SpeakerContext, start: int, colon: int) -> str | None:
     """The speaker of `S ha dichiarato: «…»`, `Musk: «…»` or a pro-drop `Ha poi aggiunto: «…»`."""
-    ws = words(ctx.masked, start, colon)
+    ws: Sequence[Word] = words(ctx.masked, start, colon)
     if not ws:
         return None
     owner = _speech_noun_owner(ctx, ws)
     if owner is not None:
         return owner  # "Dura la replica del commissario Thierry Breton:"
+    ws = _drop_parenthesis(ws)
     v = _finite_verb(ws)
     if v < 0:
-        if np_forward(ws, 0) == len(ws) and ws[0].cap:
-            return ctx.resolve(ws[0].start, ws[-1].end)  # headline style
+        h = 1 if ws[0].low in ("così", "e", "ma", "anche", "poi") and len(ws) > 1 else 0
+        end = np_forward(ws, h)
+        if end > h and ws[h].cap and skip_adjuncts(ws, end) == len(ws):
+            return ctx.resolve(ws[h].start, ws[end - 1].end)  # headline style, "Così Altman a Bloomberg:"
         if all(w.low in ADVERBS or w.low in ("e", "ed", "ma", "poco", "dopo", ",") for w in ws):
             return ctx.last_speaker  # "E poco dopo:"
+        if end > h and verb_at(ws, skip_apposition(ws, end)):
+            return ctx.resolve(ws[h].start, ws[end - 1].end)  # "Elon Musk non ci sta:"
         v = len(ws)  # "con un messaggio in inglese:": look for the clause's subject below
     return subject_before(ctx, ws, v, pro_drop=False) or _subject_after(ctx, ws, v) or subject_before(ctx, ws, v)
+
+
+def _drop_parenthesis(ws: Sequence[Word]) -> Sequence[Word]:
+    """"Sam Altman (OpenAI):" -> "Sam Altman"."""
+    if len(ws) > 2 and ws[-1].text == ")":
+        for n in range(len(ws) - 2, 0, -1):
+            if ws[n].text == "(":
+                return ws[:n]
+    return ws
 
 
 def _speech_noun_owner(ctx: SpeakerContext, ws: Sequence[Word]) -> str | None:
     """`la replica di NP:` / `Il commento di NP:` where NP runs up to the colon."""
     for n in range(len(ws) - 2, -1, -1):
-        if ws[n].low in SPEECH_NOUNS and n > 0 and ws[n - 1].low in ARTICLES | {"dura", "secca", "pronta"}:
+        if ws[n].low in SPEECH_NOUNS and (n == 0 or ws[n - 1].low in ARTICLES | {"dura", "secca", "pronta"}):
             if ws[n + 1].low not in ("di", "del", "dello", "della", "dell", "dei", "degli"):
                 return None
             rest = ws[n + 2:]

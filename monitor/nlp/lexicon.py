@@ -98,7 +98,7 @@ blog diretta dichiarazione email mail thread live evento palco audizione udienza
 # Nouns for something said: "la replica di Breton:", "il commento di Altman:".
 SPEECH_NOUNS = wordset("""
 commento commenti parole dichiarazione dichiarazioni intervento replica risposta posizione messaggio
-post tweet reazione affondo monito appello opinione frase battuta annuncio promessa conclusione
+post tweet reazione affondo monito appello opinione frase battuta annuncio promessa conclusione parola
 """)
 
 # Time nouns before "dopo"/"prima"/"fa": "Poche ore dopo Altman ha risposto" (an adverbial).

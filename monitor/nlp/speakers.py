@@ -27,6 +27,7 @@ ricercatori funzionario funzionaria procuratore procuratrice garante autorità r
 """)
 
 _MIDCAP = re.compile(r"(?:[a-zà-ÿ0-9,;:)»”]|[A-ZÀ-Ý][\w-]+)[ \u00a0]+([A-ZÀ-Ý][\w’'-]*)")
+_ARTICLE_FIRST = re.compile(r"(?:il|lo|la|l['’]|i|gli|le)\s*[A-Z]", re.I)
 _DI_WORDS = frozenset("di del dello della dei degli delle dell".split())
 _ROLE_KEY_DROP = re.compile(r"^(?:il|lo|la|l['’]|i|gli|le|un|uno|una|un['’])\s*", re.I)
 _APPOSITION = re.compile(
@@ -173,7 +174,8 @@ class SpeakerContext:
                 return self.recent_person(start)
             return np_text if head in PERSON_NOUNS | SPOKES_NOUNS and len(ws) >= 2 else None
         names = [w for w in ws if w.cap]
-        if ws[0].cap and len(ws) == 1 and not inside and ws[0].text not in self.midcaps:
+        if (ws[0].cap and len(ws) == 1 and not inside and ws[0].text not in self.midcaps
+                and not _ARTICLE_FIRST.match(np_text)):  # "L'Antitrust": an article makes it a name
             return None  # a capitalised word only at a sentence start is not evidence of a name
         if (ws and not ws[0].cap and names and names[0] is ws[-len(names)] and "di" not in key.split()
                 and not any(w.low in PREPOSITIONS for w in ws[:-len(names)])):

@@ -98,6 +98,18 @@ QUOTES: list[tuple[str, list[Q]]] = [
     ("«Valuteremo ogni opzione», fanno sapere da OpenAI.", [("openai", "Valuteremo ogni opzione")]),
     ("«Nessuna decisione è stata presa», ha detto ai giornalisti Sam Altman, ceo di OpenAI.",
      [("sam_altman", "Nessuna decisione è stata presa")]),
+    # noun-phrase attribution after the quotation; "Così S a Bloomberg:"; "Parola di S:"; "S (Org):"
+    ("«Ci vediamo in tribunale», è stato il commento di Musk.", [("elon_musk", "Ci vediamo in tribunale")]),
+    ("Così Altman in un'intervista a Bloomberg: «Non vendiamo».", [("sam_altman", "Non vendiamo")]),
+    ("Parola di Elon Musk: «Marte entro il 2030».", [("elon_musk", "Marte entro il 2030")]),
+    ("Sam Altman (OpenAI): «Serve una regolamentazione globale».",
+     [("sam_altman", "Serve una regolamentazione globale")]),
+    ("«È una vergogna», tuona Musk su X.", [("elon_musk", "È una vergogna")]),
+    ("«Non abbiamo nulla da nascondere» - ha detto Altman.", [("sam_altman", "Non abbiamo nulla da nascondere")]),
+    ("Musk, raggiunto al telefono, ha risposto: «Non ho tempo».", [("elon_musk", "Non ho tempo")]),
+    ("«Siamo delusi», hanno commentato i vertici di xAI.", [("xai", "Siamo delusi")]),
+    # a statement that is not a person's is not attributed
+    ("Il bilancio è chiaro: «Serve una regolamentazione globale».", []),
     # a quotation continued in a new paragraph: the new piece keeps the speaker
     ("Altman ha parlato a lungo dei costi.\n«Ma i prezzi scenderanno», ha aggiunto.",
      [("sam_altman", "Ma i prezzi scenderanno")]),
@@ -125,6 +137,9 @@ REPORTED: list[tuple[str, str, str | None, bool]] = [
     ("Sam Altman è a Milano.\nIn un'intervista al Sole 24 Ore, il numero uno di OpenAI ha detto che l'Europa "
      "rischia di restare indietro.", "reported", "sam_altman", False),
     ("Da quanto appreso dal Post, OpenAI sta valutando una sede a Milano.", "reported", "Post", False),
+    ("L'Antitrust, invece, ha fatto sapere che avvierà un'istruttoria.", "reported", "L'Antitrust", False),
+    ("Durante l'audizione al Senato, Altman ha ammesso che «i rischi sono reali».", "reported", "sam_altman", False),
+    ("Secondo il ceo di OpenAI Sam Altman, il modello arriverà a giugno.", "reported", "sam_altman", False),
 ]
 REPORTED = [c for c in REPORTED if c]
 
