@@ -78,6 +78,7 @@ class Claim:
     score: float
     unconfirmed: bool = False
     subject: str | None = None  # tracked id the claim is about (statements), if any
+    why: str = field(default="", compare=False)  # evidence: how the speaker or subject was found
 
 
 @dataclass(frozen=True)

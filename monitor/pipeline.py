@@ -37,7 +37,7 @@ from monitor.fetch import Fetcher
 from monitor.fulltext import fetch_full_text
 from monitor.mail import send_raw
 from monitor.models import Analysis, OutgoingMessage
-from monitor.nlp import Analyzer
+from monitor.nlp import Analyzer, normalise_claim_text, rank_key_claims
 from monitor.outbox_policy import next_attempt
 from monitor.parse import parse_feed
 from monitor.politeness import next_check
@@ -187,7 +187,7 @@ async def rescan(rt: Runtime, entity_ids: set[str]) -> int:
         before = set(articles.relevant_entities(articles.load_story(rt.store, article_id).salience,
                                                 rt.config.nlp.relevance_threshold))
         newly = (relevant & entity_ids) - before
-        articles.save_analysis(rt.store, article_id, analysis)
+        articles.save_analysis(rt.store, article_id, analysis, normalise_claim_text)
         if newly:
             digests = [d.name for d in rt.config.digests if not d.actors or newly & set(d.actors)]
             articles.reopen_for_digests(rt.store, article_id, digests, now)
@@ -202,6 +202,18 @@ def analyze_text(rt: Runtime, title: str, text: str) -> Analysis:
     return rt.analyzer.analyze(title, text)
 
 
+def _rank_by_novelty(rt: Runtime, article_id: int, analysis: Analysis) -> Analysis:
+    """A quote other outlets already carried is not news: novel claims become the key ones."""
+    if not analysis.claims:
+        return analysis
+    seen = articles.published_elsewhere(rt.store, (normalise_claim_text(c.text) for c in analysis.claims),
+                                        article_id)
+    if not seen:
+        return analysis
+    key = rank_key_claims(analysis.claims, analysis.salience, rt.config.nlp.key_claims, seen)
+    return replace(analysis, key_claims=key)
+
+
 async def analyze_articles(rt: Runtime, article_ids: list[int]) -> None:
     """Analyse off the event loop, store a feed's results in one transaction, then alert."""
     if not article_ids:
@@ -209,7 +221,8 @@ async def analyze_articles(rt: Runtime, article_ids: list[int]) -> None:
     texts = [(article_id, *articles.article_text(rt.store, article_id)) for article_id in article_ids]
     results = await asyncio.get_running_loop().run_in_executor(
         rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
-    newly = articles.save_analyses(rt.store, results)
+    results = [(i, _rank_by_novelty(rt, i, a)) for i, a in results]
+    newly = articles.save_analyses(rt.store, results, normalise_claim_text)
     for article_id, analysis in results:
         relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
         for entity in rt.config.entities:

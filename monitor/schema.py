@@ -122,4 +122,11 @@ _V3 = """
 ALTER TABLE feeds ADD COLUMN ttl_minutes INTEGER
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+# v4: claims keep their normalised text, so a quote already published by another outlet is
+# recognised and ranked after novel claims.
+_V4 = """
+ALTER TABLE claims ADD COLUMN norm TEXT;
+CREATE INDEX claims_norm ON claims(norm)
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]

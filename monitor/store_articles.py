@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from monitor.models import Analysis, Claim, Entry, Mention, StoredArticle
@@ -108,18 +108,34 @@ def pending_articles(store: Store) -> list[int]:
     return [r["id"] for r in rows]
 
 
-def save_analysis(store: Store, article_id: int, analysis: Analysis) -> set[str]:
+Normaliser = Callable[[str], str]
+
+
+def save_analysis(store: Store, article_id: int, analysis: Analysis, norm: Normaliser = str.casefold) -> set[str]:
     """Replace the article's mentions and claims; return the entities that newly appear in it."""
-    return save_analyses(store, [(article_id, analysis)])[article_id]
+    return save_analyses(store, [(article_id, analysis)], norm)[article_id]
 
 
-def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]]) -> dict[int, set[str]]:
-    """save_analysis for many articles in one transaction (one commit per feed, not per article)."""
+def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]],
+                  norm: Normaliser = str.casefold) -> dict[int, set[str]]:
+    """save_analysis for many articles in one transaction (one commit per feed, not per article).
+
+    `norm` gives each claim the normalised text by which other outlets' copies are recognised.
+    """
     with store.transaction() as db:
-        return {article_id: _save_one(db, article_id, analysis) for article_id, analysis in results}
+        return {article_id: _save_one(db, article_id, analysis, norm) for article_id, analysis in results}
 
 
-def _save_one(db: sqlite3.Connection, article_id: int, analysis: Analysis) -> set[str]:
+def published_elsewhere(store: Store, norms: Iterable[str], article_id: int) -> set[str]:
+    """Which of these normalised claim texts another article already carries."""
+    wanted = sorted(set(norms))
+    marks = ",".join("?" * len(wanted))
+    rows = store.db.execute(f"SELECT DISTINCT norm FROM claims WHERE norm IN ({marks}) AND article_id != ?",
+                            (*wanted, article_id)) if wanted else []
+    return {r["norm"] for r in rows}
+
+
+def _save_one(db: sqlite3.Connection, article_id: int, analysis: Analysis, norm: Normaliser) -> set[str]:
     """Replace one article's mentions and claims; return the entities that newly appear in it."""
     row = db.execute("SELECT entities FROM articles WHERE id = ?", (article_id,)).fetchone()
     before = set(json.loads(row["entities"])) if row else set()
@@ -132,9 +148,9 @@ def _save_one(db: sqlite3.Connection, article_id: int, analysis: Analysis) -> se
     ordered = list(analysis.key_claims) + [c for c in analysis.claims if c not in analysis.key_claims]
     db.executemany(
         "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, end, sentence, "
-        "score, unconfirmed) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "score, unconfirmed, norm) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         [(article_id, ranks.get(id(c)), c.kind, c.speaker, c.subject, c.text, c.start, c.end,
-          c.sentence, c.score, int(c.unconfirmed)) for c in ordered])
+          c.sentence, c.score, int(c.unconfirmed), norm(c.text)) for c in ordered])
     db.execute("UPDATE articles SET status = ?, entities = ?, salience = ? WHERE id = ?",
                (ANALYZED, json.dumps(list(analysis.entities)), json.dumps(analysis.salience),
                 article_id))

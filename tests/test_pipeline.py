@@ -125,3 +125,25 @@ async def test_full_text_replaces_the_feed_summary(world: tuple[Path, dict[str, 
 RSS_ONE = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>F</title>
 <item><title>Altman a Torino</title><link>{link}</link><guid>ft1</guid><pubDate>{date}</pubDate>
 <description>Breve: Sam Altman in visita.</description></item></channel></rss>"""
+
+
+async def test_quote_already_published_elsewhere_is_not_a_key_claim(
+        world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+    config_path, routes, _ = world
+    config_path.write_text(config_path.read_text() + "\n[nlp]\nkey_claims = 1\n")
+    first = ("q1", "Altman a Roma", "«Il futuro è aperto», ha detto Sam Altman a Roma.", RECENT)
+    second = ("q2", "Altman ancora", "«Il futuro è aperto», ha ripetuto Sam Altman. "
+              "«Apriremo un ufficio a Milano», ha aggiunto Altman.", RECENT)
+    rt = open_runtime(load_config(config_path))
+    rt.clock = Clock(NOW)
+    try:
+        routes["/feed.xml"] = Route(body=feed(first))
+        await pipeline.poll_feeds(rt, force=True)
+        routes["/feed.xml"] = Route(body=feed(first, second))
+        await pipeline.poll_feeds(rt, force=True)
+        stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
+    finally:
+        await rt.aclose()
+    key = {s.title: [c.text for c in s.key_claims] for s in stories}
+    assert key["Altman a Roma"] == ["Il futuro è aperto"]
+    assert key["Altman ancora"] == ["Apriremo un ufficio a Milano"]
