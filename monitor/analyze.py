@@ -40,7 +40,7 @@ def analyze_file(path: Path, analyzer: Analyzer) -> dict[str, Any]:
                      for m in result.mentions if not m.in_title],
         "claims": [{"kind": c.kind, "speaker": c.speaker, "text": c.text, "start": c.start, "end": c.end,
                     "sentence": c.sentence, "score": c.score, "unconfirmed": c.unconfirmed,
-                    "subject": c.subject} for c in result.claims],
+                    "subject": c.subject, "why": c.why} for c in result.claims],
         "title_mentions": [{"entity": m.entity, "text": m.text, "start": m.start, "end": m.end, "why": m.why}
                            for m in result.mentions if m.in_title],
         "salience": result.salience,
@@ -59,5 +59,6 @@ def format_text(record: dict[str, Any]) -> str:
         flag = " (unconfirmed)" if c.get("unconfirmed") else ""
         who = c["speaker"] or (f"about {c['subject']}" if c.get("subject") else "?")
         text = c["text"] if len(c["text"]) <= 160 else c["text"][:157] + "..."
-        lines.append(f"  {c['kind']:<9} {who}{flag}: {text}")
+        why = f"  ({c['why']})" if c.get("why") else ""
+        lines.append(f"  {c['kind']:<9} {who}{flag}: {text}{why}")
     return "\n".join(lines)

@@ -182,6 +182,7 @@ def cmd_entities(args: argparse.Namespace) -> int:
               "mentions": [{"entity": m.entity, "text": m.text, "start": m.start, "end": m.end, "why": m.why}
                            for m in analysis.mentions],
               "claims": [{"kind": c.kind, "speaker": c.speaker, "text": c.text, "start": c.start,
-                          "end": c.end, "sentence": c.sentence, "score": c.score} for c in analysis.claims]}
+                          "end": c.end, "sentence": c.sentence, "score": c.score, "why": c.why}
+                         for c in analysis.claims]}
     print(format_text(record))
     return 0

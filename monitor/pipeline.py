@@ -46,6 +46,7 @@ from monitor.store import Store
 
 log = logging.getLogger("monitor")
 DIGEST_LOOKBACK = timedelta(days=7)
+POLLS_PER_FETCH_SLOT = 4
 EMPTY_ANALYSIS = Analysis(entities=(), mentions=(), claims=())
 
 
@@ -113,7 +114,15 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
     due = feeds.due_feeds(rt.store, rt.clock())
     if force:
         due = [f for f in feeds.active_feeds(rt.store) if f.disabled_reason is None]
-    return list(await asyncio.gather(*(poll_feed(rt, f) for f in due)))
+    # Bounds the bodies and parsed entries held at once; generous enough that feeds queued
+    # behind one slow host (the fetcher allows one request per host) do not hold up the rest.
+    slots = asyncio.Semaphore(POLLS_PER_FETCH_SLOT * rt.config.polling.concurrency)
+
+    async def bounded(feed: feeds.FeedState) -> PollOutcome:
+        async with slots:
+            return await poll_feed(rt, feed)
+
+    return list(await asyncio.gather(*(bounded(f) for f in due)))
 
 
 async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:

@@ -147,8 +147,6 @@ def test_entities_list_and_test(plain_config: Path) -> None:
     assert re.search(r"quote\s+elon_musk: Sono molto preoccupato", out), out
 
 
-@pytest.mark.xfail(strict=True, reason="entities test does not say how a claim's speaker was found "
-                   "(Claim has no `why`; monitor.analyze.format_text / commands.cmd_entities)")
 def test_entities_test_explains_the_speaker(plain_config: Path) -> None:
     out = run_monitor("entities", "test", "-c", plain_config, SNIPPET).stdout
     # e.g.  quote     elon_musk: Sono molto preoccupato  (speaker "Musk", subject of "ha scritto")

@@ -21,7 +21,7 @@ from monitor.nlp.grammar import (
     words,
 )
 from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, SPEECH_NOUNS, TIME_NOUNS
-from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.speakers import NO_HOW, How, SpeakerContext, describe
 from monitor.nlp.subjects import skip_apposition, verb_at
 from monitor.nlp.verbs import SPEECH_VERBS
 
@@ -34,6 +34,17 @@ _PARTICIPLE = ("ato", "ata", "ati", "ate", "uto", "uta", "iti", "ito", "ita", "a
 class Attribution:
     speaker: str | None
     end: int  # where the attribution clause ends (char offset), for split quotes
+    rule: str = "{d}"  # how it was found, a template: {d} the speaker's `describe`, {cue} the cue words
+    cue_start: int = 0
+    cue_end: int = 0
+    how: How = NO_HOW
+
+    def why(self, text: str) -> str:
+        """The human explanation, built only when a claim is made."""
+        return self.rule.format(d=describe(self.how), cue=text[self.cue_start:self.cue_end])
+
+
+_AFTER_VERB = '{d}, subject of "{cue}" after the quote'
 
 
 _DASHES = (",", "—", "–", "-")
@@ -63,15 +74,20 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
         k = skip_adjuncts(ws, skip_adverbs(ws, vg, 1, clitics=False))
         end = np_forward(ws, k)
         if end > k:
-            return Attribution(ctx.resolve(ws[k].start, ws[end - 1].end), ws[end - 1].end)
+            who = ctx.resolve(ws[k].start, ws[end - 1].end)
+            return Attribution(who, ws[end - 1].end, _AFTER_VERB, ws[i].start, ws[vg - 1].end, ctx.how)
         # pro-drop only when nothing that could be a subject follows the verb
-        return Attribution(ctx.last_speaker if _clause_ends(ws, k) else None, ws[vg - 1].end)
+        if not _clause_ends(ws, k):
+            return Attribution(None, ws[vg - 1].end)
+        who = ctx.inherit(ctx.text[ws[i].start:ws[vg - 1].end])
+        return Attribution(who, ws[vg - 1].end, "{d} after the quote", how=ctx.how)
     end = np_forward(ws, i)
     if end > i:
         k = skip_adverbs(ws, end, 1)
         vg = verb_group(ws, k)
         if vg > k:
-            return Attribution(ctx.resolve(ws[i].start, ws[end - 1].end), ws[vg - 1].end)
+            who = ctx.resolve(ws[i].start, ws[end - 1].end)
+            return Attribution(who, ws[vg - 1].end, _AFTER_VERB, ws[k].start, ws[vg - 1].end, ctx.how)
     return None
 
 
@@ -86,7 +102,7 @@ def _from_organisation(ctx: SpeakerContext, ws: Sequence[Word], k: int) -> Attri
         end = np_forward(ws, k + 1)
         who = ctx.resolve(ws[k + 1].start, ws[end - 1].end) if end > k + 1 else None
         if who is not None and ctx.kinds.get(who) == "organization":
-            return Attribution(who, ws[end - 1].end)
+            return Attribution(who, ws[end - 1].end, '{d}, source after "{cue}"', ws[0].start, ws[k].end, ctx.how)
     return None
 
 
@@ -98,7 +114,11 @@ def _noun_after(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution 
             and ws[i + 2].low in ("di", "del", "dello", "della", "dell")):
         return None
     end = np_forward(ws, i + 3)
-    return Attribution(ctx.resolve(ws[i + 3].start, ws[end - 1].end), ws[end - 1].end) if end > i + 3 else None
+    if end == i + 3:
+        return None
+    who = ctx.resolve(ws[i + 3].start, ws[end - 1].end)
+    return Attribution(who, ws[end - 1].end, '{d}, owner of "{cue}" after the quote', ws[i].start, ws[i + 2].end,
+                       ctx.how)
 
 
 def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | None:
@@ -109,7 +129,9 @@ def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | Non
         if ws[n].low in ("di", "del", "dello", "della", "dell", "dei", "degli"):
             end = np_forward(ws, n + 1)
             if end > n + 1:
-                return Attribution(ctx.resolve(ws[n + 1].start, ws[end - 1].end), ws[end - 1].end)
+                who = ctx.resolve(ws[n + 1].start, ws[end - 1].end)
+                return Attribution(who, ws[end - 1].end, '{d}, owner of the document after "{cue}"',
+                                   ws[i].start, ws[i + 1].end, ctx.how)
         if not ws[n].alpha:
             break
     return Attribution(None, ws[i + 1].end)
@@ -132,7 +154,7 @@ def _finite_verb(ws: Sequence[Word]) -> int:
     return -1
 
 
-def before(ctx: SpeakerContext, start: int, colon: int) -> str | None:
+def before(ctx: SpeakerContext, start: int, colon: int) -> Attribution | None:
     """The speaker of `S ha dichiarato: «…»`, `Musk: «…»` or a pro-drop `Ha poi aggiunto: «…»`."""
     ws: Sequence[Word] = words(ctx.masked, start, colon)
     if not ws:
@@ -146,13 +168,39 @@ def before(ctx: SpeakerContext, start: int, colon: int) -> str | None:
         h = 1 if ws[0].low in ("così", "e", "ma", "anche", "poi") and len(ws) > 1 else 0
         end = np_forward(ws, h)
         if end > h and ws[h].cap and skip_adjuncts(ws, end) == len(ws):
-            return ctx.resolve(ws[h].start, ws[end - 1].end)  # headline style, "Così Altman a Bloomberg:"
+            who = ctx.resolve(ws[h].start, ws[end - 1].end)  # headline style, "Così Altman a Bloomberg:"
+            return Attribution(who, colon, "{d} before the colon, headline style", how=ctx.how)
         if all(w.low in ADVERBS or w.low in ("e", "ed", "ma", "poco", "dopo", ",") for w in ws):
-            return ctx.last_speaker  # "E poco dopo:"
-        if end > h and verb_at(ws, skip_apposition(ws, end)):
-            return ctx.resolve(ws[h].start, ws[end - 1].end)  # "Elon Musk non ci sta:"
+            who = ctx.inherit(ctx.text[ws[0].start:colon + 1])  # "E poco dopo:"
+            return Attribution(who, colon, how=ctx.how)
+        j = skip_apposition(ws, end)
+        if end > h and verb_at(ws, j):
+            who = ctx.resolve(ws[h].start, ws[end - 1].end)  # "Elon Musk non ci sta:"
+            return Attribution(who, colon, '{d}, subject of "{cue}" before the colon', ws[j].start, ws[-1].end,
+                               ctx.how)
         v = len(ws)  # "con un messaggio in inglese:": look for the clause's subject below
-    return subject_before(ctx, ws, v, pro_drop=False) or _subject_after(ctx, ws, v) or subject_before(ctx, ws, v)
+    cue_start, cue_end = _cue(ws, v)
+    who = subject_before(ctx, ws, v, pro_drop=False)
+    if who:
+        rule = '{d} before "{cue}:"' if v < len(ws) else "{d}, subject of the clause before the colon"
+        return Attribution(who, colon, rule, cue_start, cue_end, ctx.how)
+    who = _subject_after(ctx, ws, v)
+    if who:
+        return Attribution(who, colon, '{d}, subject after "{cue}:"', cue_start, cue_end, ctx.how)
+    who = subject_before(ctx, ws, v)
+    return Attribution(who, colon, how=ctx.how) if who else None
+
+
+def _cue(ws: Sequence[Word], v: int) -> tuple[int, int]:
+    """Offsets of the verb group at ws[v] ("ha poi aggiunto", "ha tagliato corto"), else of the clause."""
+    if v >= len(ws):
+        v = 0
+    end = verb_group(ws, v)
+    if end <= v:
+        end = v + 1
+        while end < min(len(ws), v + 5) and ws[end].alpha:
+            end += 1  # not a speech verb: its first few words, up to a comma
+    return ws[v].start, ws[end - 1].end
 
 
 def _drop_parenthesis(ws: Sequence[Word]) -> Sequence[Word]:
@@ -164,7 +212,7 @@ def _drop_parenthesis(ws: Sequence[Word]) -> Sequence[Word]:
     return ws
 
 
-def _speech_noun_owner(ctx: SpeakerContext, ws: Sequence[Word]) -> str | None:
+def _speech_noun_owner(ctx: SpeakerContext, ws: Sequence[Word]) -> Attribution | None:
     """`la replica di NP:` / `Il commento di NP:` where NP runs up to the colon."""
     for n in range(len(ws) - 2, -1, -1):
         if ws[n].low in SPEECH_NOUNS and (n == 0 or ws[n - 1].low in ARTICLES | {"dura", "secca", "pronta"}):
@@ -172,7 +220,11 @@ def _speech_noun_owner(ctx: SpeakerContext, ws: Sequence[Word]) -> str | None:
                 return None
             rest = ws[n + 2:]
             if rest and not any(is_stop(w) and w.low not in ("di", "del", "della", "dell") for w in rest):
-                return ctx.resolve(rest[0].start, rest[-1].end)
+                who = ctx.resolve(rest[0].start, rest[-1].end)
+                if who is None:
+                    return None
+                return Attribution(who, rest[-1].end, '{d}, owner of "{cue}" before the colon',
+                                   ws[max(n - 1, 0)].start, ws[n].end, ctx.how)
             return None
     return None
 
@@ -197,9 +249,8 @@ def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bo
     With no subject of its own the verb inherits the last speaker, unless `pro_drop` is False.
     """
     j = skip_adverbs(ws, v - 1, -1)
-    inherited = ctx.last_speaker if pro_drop else None
     if j < 0:
-        return inherited
+        return _inherit(ctx, ws, v) if pro_drop else None
     if ws[j].text != ",":
         start = np_backward(ws, j + 1)
         if start <= j:
@@ -209,14 +260,19 @@ def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bo
         if ws[j].low == "che" and j >= 2 and ws[j - 1].text == ",":
             start = np_backward(ws, j - 1)  # "Elon Musk, che su X ha postato:"
             return ctx.resolve(ws[start].start, ws[j - 2].end) if start < j - 1 else None
-        return inherited if _no_subject(_segments(ws[:j + 1])) else None
+        return _inherit(ctx, ws, v) if pro_drop and _no_subject(_segments(ws[:j + 1])) else None
     segments = _segments(ws[:j])
     first = segments[0]
     if _is_np(first):
         if len(segments) > 1 and _is_np(segments[1]) and not first[0].cap and segments[1][0].cap:
             first = segments[1]  # "Il presidente dell'OpenAI, Greg Brockman, ha ricordato"
         return ctx.resolve(first[0].start, first[-1].end)
-    return inherited if _no_subject(segments) else None
+    return _inherit(ctx, ws, v) if pro_drop and _no_subject(segments) else None
+
+
+def _inherit(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> str | None:
+    start, end = _cue(ws, v)
+    return ctx.inherit(ctx.text[start:end])
 
 
 def _segments(ws: Sequence[Word]) -> list[list[Word]]:

@@ -37,9 +37,19 @@ _PARTICIPLE = re.compile(r"[a-zà-ÿ]+(?:at|ut|it|tt|st|ss|s)[oaie]$")
 _CONDITIONAL = re.compile(r"\b(?!(?:dov|pot|vor)rebber?o?\b)[a-zà-ÿ]+rebber?o?\b", re.I)
 
 
-def unconfirmed(sentence: str) -> bool:
-    ws = sentence.lower().split()
-    return bool(_RUMOUR.search(sentence) or _CONDITIONAL.search(sentence)) or any(w in CONDITIONAL_AUX for w in ws)
+def doubt(sentence: str) -> str:
+    """Why a claim is unconfirmed ('unconfirmed: conditional "avrebbe"'), or "" when it is not."""
+    m = _RUMOUR.search(sentence)
+    if m:
+        end = m.end()
+        while end < len(sentence) and sentence[end].isalpha():
+            end += 1  # the whole word: "segnalazioni", not "segnalazion"
+        return f'unconfirmed: rumour "{sentence[m.start():end]}"'
+    m = _CONDITIONAL.search(sentence)
+    if m:
+        return f'unconfirmed: conditional "{m.group()}"'
+    aux = next((w for w in sentence.lower().split() if w in CONDITIONAL_AUX), None)
+    return f'unconfirmed: conditional "{aux}"' if aux else ""
 
 
 def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | None:
@@ -59,7 +69,8 @@ def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | 
             if speaker is None:
                 continue
             body_start = ws[np_end].end if np_end < len(ws) and ws[np_end].text == "," else ws[np_end - 1].end
-            return _claim(ctx, "reported", speaker, body_start, end, sentence, unconfirmed(sentence))
+            why = f'{ctx.describe()}, source after "{m.group().strip()}"'
+            return _claim(ctx, "reported", speaker, body_start, end, sentence, why)
     return _said_that(ctx, start, end, masked, sentence)
 
 
@@ -82,17 +93,21 @@ def _said_that(ctx: SpeakerContext, start: int, end: int, masked: str, sentence:
             continue  # "assicurarsi che", "dicendo che": no subject of its own
         speaker = subject_before(ctx, ws, k)
         if speaker:
-            return _claim(ctx, "reported", speaker, ws[i].end, end, sentence, unconfirmed(sentence))
+            cue = ctx.text[ws[k].start:ws[i].end]
+            why = (f'pro-drop "{cue}" inherits the last speaker {speaker}' if ctx.how[0] == "inherit"
+                   else f'{ctx.describe()}, subject of "{cue}"')
+            return _claim(ctx, "reported", speaker, ws[i].end, end, sentence, why)
     return None
 
 
 def _claim(ctx: SpeakerContext, kind: str, speaker: str | None, start: int, end: int, sentence: str,
-           uncertain: bool, subject: str | None = None) -> Claim:
+           why: str, subject: str | None = None) -> Claim:
     text = ctx.text[start:end].strip(" ,;:")
     start = ctx.text.index(text, start) if text else start
     score = {"reported": 2.0, "statement": 1.0}[kind]
+    unsure = doubt(sentence)
     return Claim(kind, speaker, text, start, start + len(text), sentence, score,  # type: ignore[arg-type]
-                 uncertain, subject)
+                 bool(unsure), subject, f"{why}; {unsure}" if unsure else why)
 
 
 def statement(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | None:
@@ -109,9 +124,11 @@ def statement(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim |
         while j < len(ws) and ws[j].cap and ws[j].alpha:
             j += 1  # the rest of the name ("Sam Altman")
         j = skip_apposition(ws, j)
-        if _event_verb(ws, j):
+        verb_end = _event_verb(ws, j)
+        if verb_end:
             sentence = ctx.text[start:end]
-            return _claim(ctx, "statement", None, start, end, sentence, unconfirmed(sentence), f.entity)
+            why = f'"{ctx.text[f.start:f.end]}" is the subject of "{ctx.text[ws[j].start:ws[verb_end - 1].end]}"'
+            return _claim(ctx, "statement", None, start, end, sentence, why, f.entity)
     return None
 
 
@@ -119,13 +136,14 @@ def _complement(w: Word) -> bool:
     return w.low in PREPOSITIONS or w.text.endswith(("'", "’")) and w.low not in ("l", "un")
 
 
-def _event_verb(ws: Sequence[Word], j: int) -> bool:
+def _event_verb(ws: Sequence[Word], j: int) -> int:
+    """The end (word index) of an event verb group starting at ws[j], or 0 when there is none."""
     j = skip_adverbs(ws, j, 1)
     if j >= len(ws) or ws[j].cap:
-        return False
+        return 0
     if ws[j].low in AUXILIARIES:
         k = skip_adverbs(ws, j + 1, 1)
         if k < len(ws) and ws[k].low in ("stato", "stata", "stati", "state"):
             k += 1
-        return k < len(ws) and (ws[k].low in EVENT_VERBS or bool(_PARTICIPLE.match(ws[k].low)))
-    return ws[j].low in EVENT_VERBS
+        return k + 1 if k < len(ws) and (ws[k].low in EVENT_VERBS or bool(_PARTICIPLE.match(ws[k].low))) else 0
+    return j + 1 if ws[j].low in EVENT_VERBS else 0

@@ -54,6 +54,24 @@ def role_key(text: str) -> str:
     return " ".join(text.split())
 
 
+How = tuple[str, str, str, int]  # (rule, noun phrase or cue, person, offset): see `describe`
+NO_HOW: How = ("", "", "", 0)
+
+
+def describe(how: How) -> str:
+    """Human words for how a speaker was found: 'speaker "Musk"', 'role "…" tied to X by apposition at 412'."""
+    rule, np_text, person, pos = how
+    if rule == "apposition":
+        return f'role "{np_text}" tied to {person} by apposition at {pos}'
+    if rule == "recent":
+        return f'role "{np_text}" taken as {person}, the person just mentioned'
+    if rule == "spokes":
+        return f'"{np_text}" speaks for {person}'
+    if rule == "inherit":
+        return f'pro-drop "{np_text}" inherits the last speaker {person}'
+    return f'speaker "{np_text}"'
+
+
 @dataclass
 class SpeakerContext:
     """What an article has established so far: mentions, appositions, the last speaker."""
@@ -68,6 +86,10 @@ class SpeakerContext:
     masked: str = ""  # the text with quotations blanked (same offsets); set by extract_claims
     short_names: frozenset[str] = frozenset()  # tracked first names and surnames (ambiguous alone)
     person_ents: list[tuple[int, int]] = field(default_factory=list)  # PER spans from a spaCy model
+    # How the last `resolve` (or pro-drop inheritance) found its speaker: (rule, noun phrase, person,
+    # offset). A tuple, formatted by `describe` only when a claim is made.
+    how: How = NO_HOW
+    apposition_at: dict[str, tuple[str, int]] = field(default_factory=dict)  # role key -> (name, offset)
     _hits: dict[re.Pattern[str], tuple[list[int], list[re.Match[str]]]] = field(default_factory=dict)
 
     def note(self, speaker: str | None, pos: int) -> None:
@@ -98,8 +120,10 @@ class SpeakerContext:
             name_start, name_end = m.span(2)
             tracked = [f.entity for f in self.mentions if name_start <= f.start < name_end]
             person = tracked[0] if tracked else m.group(2)
-            self.appositions[role_key(m.group(1))] = person
-            self.roles_of.setdefault(person, set()).add(role_key(m.group(1)))
+            key = role_key(m.group(1))
+            self.appositions[key] = person
+            self.apposition_at[key] = (m.group(2), m.start())
+            self.roles_of.setdefault(person, set()).add(key)
 
     def _fits_role(self, person: str, key: str, pos: int) -> bool:
         """Can `person` be "il <key>" ("ceo di microsoft")? Not if tied to another role; an untracked
@@ -142,10 +166,19 @@ class SpeakerContext:
             return name
         return None
 
+    def inherit(self, cue: str) -> str | None:
+        """The last speaker, for a pro-drop verb (`cue`) with no subject of its own."""
+        self.how = ("inherit", cue, self.last_speaker or "", 0)
+        return self.last_speaker
+
+    def describe(self) -> str:
+        return describe(self.how)
+
     def resolve(self, start: int, end: int) -> str | None:
         np_text = self.text[start:end].strip(" ,")
         if not np_text or is_platform(np_text):
             return None
+        self.how = ("", np_text, "", 0)
         inside = [f for f in self.mentions if start <= f.start and f.end <= end]
         bare = _ROLE_KEY_DROP.sub("", np_text)
         for f in inside:
@@ -160,18 +193,26 @@ class SpeakerContext:
         head = ws[0].low if ws else ""
         orgs = [f for f in inside if self.kinds.get(f.entity) == "organization"]
         if orgs and head in SPOKES_NOUNS:
+            self.how = ("spokes", np_text, orgs[-1].entity, 0)
             return orgs[-1].entity
         key = role_key(np_text)
         if key in self.appositions:
+            name, pos = self.apposition_at[key]
+            self.how = ("apposition", np_text, name, pos)
             return self.appositions[key]
         if (_definite_role(np_text, head) and len(f" {key}".split(" di ")[-1].split()) == 1
                 and not any(self.kinds.get(f.entity) == "person" for f in inside)):
             # "«…», ha detto l'amministratore delegato di Microsoft" right after "Satya Nadella ha …"
             person = self.recent_person(start, window=400)
-            return person if person and self._fits_role(person, key, start) else np_text
+            if person and self._fits_role(person, key, start):
+                self.how = ("recent", np_text, person, 0)
+                return person
+            return np_text
         if not any(w.cap for w in ws):
             if head in ROLE_NOUNS and len(ws) <= 3 and not inside:
-                return self.recent_person(start)
+                person = self.recent_person(start)
+                self.how = ("recent", np_text, person or "", 0)
+                return person
             return np_text if head in PERSON_NOUNS | SPOKES_NOUNS and len(ws) >= 2 else None
         names = [w for w in ws if w.cap]
         if (ws[0].cap and len(ws) == 1 and not inside and ws[0].text not in self.midcaps
