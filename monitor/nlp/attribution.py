@@ -182,13 +182,17 @@ def before(ctx: SpeakerContext, start: int, colon: int) -> Attribution | None:
     cue_start, cue_end = _cue(ws, v)
     who = subject_before(ctx, ws, v, pro_drop=False)
     if who:
-        rule = '{d} before "{cue}:"' if v < len(ws) else "{d}, subject of the clause before the colon"
+        rule = ('{d} before "{cue}:"' if cue_end == ws[-1].end else '{d}, subject of "{cue}" before the colon'
+                ) if v < len(ws) else "{d}, subject of the clause before the colon"
         return Attribution(who, colon, rule, cue_start, cue_end, ctx.how)
     who = _subject_after(ctx, ws, v)
     if who:
-        return Attribution(who, colon, '{d}, subject after "{cue}:"', cue_start, cue_end, ctx.how)
+        return Attribution(who, colon, '{d}, subject after "{cue}" before the colon', cue_start, cue_end, ctx.how)
     who = subject_before(ctx, ws, v)
-    return Attribution(who, colon, how=ctx.how) if who else None
+    if not who:
+        return None
+    rule, cue, last, pos = ctx.how  # pro-drop "Ha poi aggiunto:"
+    return Attribution(who, colon, how=(rule, f"{cue}:" if cue_end == ws[-1].end else cue, last, pos))
 
 
 def _cue(ws: Sequence[Word], v: int) -> tuple[int, int]:
