@@ -14,7 +14,6 @@ import urllib.request
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -22,7 +21,7 @@ import httpx
 from monitor.config import PollingConfig
 from monitor.errors import FeedGoneError, FetchError, TooLargeError
 from monitor.models import FetchResult
-from monitor.politeness import parse_retry_after
+from monitor.politeness import http_date, parse_retry_after
 
 MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -297,19 +296,9 @@ def max_age(headers: Mapping[str, str], now: datetime) -> float | None:
         return float(int(value)) if value.isdigit() else None
     expires = headers.get("expires")
     if expires:
-        when = _http_date(expires)
+        when = http_date(expires)
         if when is None:
             return None  # "Expires: 0" and junk mean already expired
-        base = _http_date(headers.get("date", "")) or now
+        base = http_date(headers.get("date", "")) or now
         return max((when - base).total_seconds(), 0.0)
     return None
-
-
-def _http_date(value: str) -> datetime | None:
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when is None:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -57,6 +57,18 @@ def next_check(
     return now + timedelta(seconds=delay)
 
 
+def http_date(value: str) -> datetime | None:
+    """An HTTP-date as an aware datetime, or None when it is not one."""
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    # An HTTP-date is always GMT; "-0000" parses as naive.
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Retry-After as seconds from `now`: either delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
 
@@ -69,14 +81,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return None
     if value.isdigit():
         return float(int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+    when = http_date(value)
     if when is None:
         return None
-    if when.tzinfo is None:  # an HTTP-date is always GMT; "-0000" parses as naive
-        when = when.replace(tzinfo=UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return max((when - now).total_seconds(), 0.0)
