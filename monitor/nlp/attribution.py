@@ -79,7 +79,7 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
         # pro-drop only when nothing that could be a subject follows the verb
         if not _clause_ends(ws, k):
             return Attribution(None, ws[vg - 1].end)
-        who = ctx.inherit(ctx.text[ws[i].start:ws[vg - 1].end])
+        who = ctx.inherit(ctx.text[ws[i].start:ws[vg - 1].end], ws[i].start)
         return Attribution(who, ws[vg - 1].end, "{d} after the quote", how=ctx.how)
     end = np_forward(ws, i)
     if end > i:
@@ -170,8 +170,11 @@ def before(ctx: SpeakerContext, start: int, colon: int) -> Attribution | None:
         if end > h and ws[h].cap and skip_adjuncts(ws, end) == len(ws):
             who = ctx.resolve(ws[h].start, ws[end - 1].end)  # headline style, "Così Altman a Bloomberg:"
             return Attribution(who, colon, "{d} before the colon, headline style", how=ctx.how)
+        if end > h and ws[h].cap and end + 1 < len(ws) and ws[end].text == "," and ws[end + 1].low in PREPOSITIONS:
+            who = ctx.resolve(ws[h].start, ws[end - 1].end)  # "Sam Altman, dal canto suo:" (no verb at all)
+            return Attribution(who, colon, "{d} before the colon, headline style", how=ctx.how)
         if all(w.low in ADVERBS or w.low in ("e", "ed", "ma", "poco", "dopo", ",") for w in ws):
-            who = ctx.inherit(ctx.text[ws[0].start:colon + 1])  # "E poco dopo:"
+            who = ctx.inherit(ctx.text[ws[0].start:colon + 1], ws[0].start)  # "E poco dopo:"
             return Attribution(who, colon, how=ctx.how)
         j = skip_apposition(ws, end)
         if end > h and verb_at(ws, j):
@@ -276,7 +279,7 @@ def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bo
 
 def _inherit(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> str | None:
     start, end = _cue(ws, v)
-    return ctx.inherit(ctx.text[start:end])
+    return ctx.inherit(ctx.text[start:end], start)
 
 
 def _segments(ws: Sequence[Word]) -> list[list[Word]]:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from monitor.models import Claim
 from monitor.nlp.attribution import Attribution, after, before, subject_before
-from monitor.nlp.grammar import words
+from monitor.nlp.grammar import np_forward, words
+from monitor.nlp.lexicon import ARTICLES
 from monitor.nlp.quotemarks import Quote
 from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.subjects import sentence_subject, skip_apposition
 from monitor.nlp.verbs import SPEECH_VERBS
 
 MIN_EMBEDDED_WORDS = 5  # shorter fragments inside the writer's sentence are scare quotes
@@ -49,6 +51,10 @@ def quote_claims(ctx: SpeakerContext, sent: SentenceQuotes, prev_speaker: str | 
         second_half, end_of_cue = carried is not None, carried_end
         if carried is not None:
             speaker = carried  # second half of «…», ha detto S, «…»
+        elif attr is not None and attr.how[0] == "inherit" or attr is not None and attr.speaker is None and (
+                stripped.endswith(":")):
+            found = _clause_subject(ctx, cursor, q, stripped, attr)  # pro-drop: this sentence's subject first
+            speaker = found.speaker if found else None
         elif attr is not None:
             speaker, found = attr.speaker, attr
         elif stripped.endswith(":"):
@@ -74,6 +80,45 @@ def quote_claims(ctx: SpeakerContext, sent: SentenceQuotes, prev_speaker: str | 
             ctx.note(speaker, q.start)
         cursor = q.outer_end
     return claims
+
+
+def _clause_subject(ctx: SpeakerContext, cursor: int, q: Quote, stripped: str,
+                    attr: Attribution) -> Attribution | None:
+    """A pro-drop verb after the quote (`S è intervenuto: «…», ha scritto su X`) takes the subject of
+    its own sentence: the clause before a colon, else the subject the sentence opens with. With no
+    subject there, the inherited last speaker (None when another person was named since)."""
+    if stripped.endswith(":"):
+        found = before(ctx, cursor, ctx.text.rindex(":", cursor, q.outer_start))
+        if found is not None and found.speaker:
+            return found
+    elif stripped:
+        who, _ = sentence_subject(ctx, cursor, q.outer_start, ctx.masked)
+        if not who:
+            who = _lone_subject(ctx, cursor, q.outer_start)
+        if who:
+            cue = ctx.text[q.outer_end:attr.end].strip(" ,—–-")
+            return Attribution(who, attr.end, f'{{d}}, subject of the sentence, pro-drop "{cue}" after the quote',
+                               how=ctx.how)
+    return attr if attr.speaker else None  # `inherit` already refused a last speaker with a rival since
+
+
+def _lone_subject(ctx: SpeakerContext, start: int, end: int) -> str | None:
+    """`Poi Elon Musk, dal palco di Austin, «…», ha aggiunto`: a noun phrase (and an aside between
+    commas) is all that precedes the quotation, so it is the subject of the verb after it."""
+    ws = words(ctx.masked, start, end)
+    i = 0
+    while i < len(ws) and ws[i].low in _OPENERS:
+        i += 1
+    np_end = np_forward(ws, i)
+    if np_end == i or not ws[i].cap and ws[i].low not in ARTICLES:
+        return None
+    rest = len(ws) - 1 if ws and ws[-1].text == "," else len(ws)
+    if np_end != rest and skip_apposition(ws, np_end) != len(ws):
+        return None
+    return ctx.resolve(ws[i].start, ws[np_end - 1].end)
+
+
+_OPENERS = frozenset(("e", "ed", "ma", "poi", "anche", "intanto", "invece", "però"))
 
 
 def _whole_sentence(text: str, sent: SentenceQuotes, q: Quote) -> bool:

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from monitor.models import Claim
 from monitor.nlp.attribution import subject_before
 from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, verb_group, words
-from monitor.nlp.lexicon import AUXILIARIES, CONDITIONAL_AUX, PREPOSITIONS, RUMOUR_HEADS
-from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, CONDITIONAL_AUX, PREPOSITIONS, RUMOUR_HEADS
+from monitor.nlp.speakers import PERSON_NOUNS, SpeakerContext
 from monitor.nlp.subjects import skip_apposition
 from monitor.nlp.verbs import EVENT_VERBS
 
@@ -60,7 +60,7 @@ def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | 
         lead = masked[start:m.start()].strip().lower() if m else ""
         if m and (not lead or lead.endswith((",", ";", ":")) or lead in ("e", "ma", "ed")):
             ws = words(masked, m.end(), end)
-            np_end = np_forward(ws, 0)
+            np_end = _to_comma(ws, np_forward(ws, 0))
             if np_end == 0:
                 continue
             if {w.low for w in ws[:np_end]} & RUMOUR_HEADS:
@@ -68,10 +68,58 @@ def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | 
             speaker = ctx.resolve(ws[0].start, ws[np_end - 1].end)
             if speaker is None:
                 continue
-            body_start = ws[np_end].end if np_end < len(ws) and ws[np_end].text == "," else ws[np_end - 1].end
             why = f'{ctx.describe()}, source after "{m.group().strip()}"'
+            body_start = ws[np_end].end if np_end < len(ws) and ws[np_end].text == "," else ws[np_end - 1].end
+            aside = _aside(ws, np_end)
+            if aside:
+                named = ws[np_end + 1].cap and not ws[0].cap and _is_name(ws[np_end + 1:aside])
+                if named:  # "Secondo il ceo di xAI, Elon Musk, …": the name is the source
+                    speaker = ctx.resolve(ws[np_end + 1].start, ws[aside - 1].end) or speaker
+                    why = f'{ctx.describe()}, source after "{m.group().strip()}" and a role'
+                if named or ws[np_end + 1].low in ADVERBS or ws[0].cap and _is_role(ws[np_end + 1:aside]):
+                    body_start = ws[aside].end  # "Secondo Altman, ceo di OpenAI, …", "…, però, …": not the claim
             return _claim(ctx, "reported", speaker, body_start, end, sentence, why)
     return _said_that(ctx, start, end, masked, sentence)
+
+
+_NP_INNER = frozenset("di d del dello della dei degli delle dell".split()) | ARTICLES
+
+
+def _to_comma(ws: Sequence[Word], np_end: int) -> int:
+    """Extend a source noun phrase over `di`/`del …` complements up to a comma: `il Garante della
+    privacy,`, `il presidente dell'Autorità per le comunicazioni,`. Unchanged when no comma is near
+    or a verb-like word ("che", an auxiliary) comes first."""
+    if np_end == 0 or np_end >= len(ws) or ws[np_end].low not in _NP_INNER:
+        return np_end
+    for k in range(np_end, min(len(ws), np_end + 8)):
+        w = ws[k]
+        if w.text == ",":
+            return k
+        if not w.alpha or w.low in AUXILIARIES or w.low in ("che", "e", "ed", "ma", "cui"):
+            return np_end
+    return np_end
+
+
+def _aside(ws: Sequence[Word], c: int) -> int:
+    """Index of the comma closing a short aside (no verb) that opens at the comma ws[c], else 0."""
+    if c >= len(ws) or ws[c].text != ",":
+        return 0
+    for k in range(c + 1, min(len(ws), c + 9)):
+        if ws[k].text == ",":
+            return k if k > c + 1 else 0
+        if not ws[k].alpha or ws[k].low in AUXILIARIES or ws[k].low in ("che", "cui"):
+            return 0
+    return 0
+
+
+def _is_name(seg: Sequence[Word]) -> bool:
+    return all(w.cap for w in seg)
+
+
+def _is_role(seg: Sequence[Word]) -> bool:
+    """"ceo di OpenAI", "il fondatore di xAI": a role apposition (a role noun heads it)."""
+    i = 1 if seg and seg[0].low in ARTICLES else 0
+    return i < len(seg) and seg[i].low in PERSON_NOUNS
 
 
 def _said_that(ctx: SpeakerContext, start: int, end: int, masked: str, sentence: str) -> Claim | None:

@@ -26,6 +26,16 @@ segretario segretaria governatore governatrice consigliere consigliera dipendent
 ricercatori funzionario funzionaria procuratore procuratrice garante autorità rappresentante
 """)
 
+# Two or more capitalised words after a lower-case word: an untracked full name ("collega Jan Leike").
+_FULL_NAME = re.compile(
+    r"(?<![\w'’])(?P<prev>[a-zà-ÿ]+['’]?)[ \u00a0]+([A-ZÀ-Ý][a-zà-ÿ]+[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ]+)(?![\w'’-]|[ \u00a0]+[A-ZÀ-Ý])")
+_PREV_WORD = re.compile(r"([a-zà-ÿ]+)['’]?[ \u00a0]*\Z", re.I)
+# Before a name these make it a complement, not a new subject: "il commento di Mira Murati", "alla New
+# York University", "a San Francisco". Not "con"/"da"/"per": "un accordo con Satya Nadella" brings a rival in.
+_NOT_BEFORE_NAME = ARTICLES | wordset("""
+d di del dello della dei degli delle dell a ad al allo alla ai agli alle all in nel nello nella nei negli
+nelle nell su sul sullo sulla sui sugli sulle sull
+""")
 _MIDCAP = re.compile(r"(?:[a-zà-ÿ0-9,;:)»”]|[A-ZÀ-Ý][\w-]+)[ \u00a0]+([A-ZÀ-Ý][\w’'-]*)")
 _ARTICLE_FIRST = re.compile(r"(?:il|lo|la|l['’]|i|gli|le)\s*[A-Z]", re.I)
 _DI_WORDS = frozenset("di del dello della dei degli delle dell".split())
@@ -82,6 +92,7 @@ class SpeakerContext:
     appositions: dict[str, str] = field(default_factory=dict)
     roles_of: dict[str, set[str]] = field(default_factory=dict)  # person -> role keys seen with them
     last_speaker: str | None = None
+    last_speaker_at: int = 0  # where the last speaker was noted: names after it compete with them
     last_person: tuple[str, int] | None = None  # (person, offset) the text last talked about
     masked: str = ""  # the text with quotations blanked (same offsets); set by extract_claims
     short_names: frozenset[str] = frozenset()  # tracked first names and surnames (ambiguous alone)
@@ -97,6 +108,7 @@ class SpeakerContext:
         if not speaker:
             return
         self.last_speaker = speaker
+        self.last_speaker_at = pos
         if self.kinds.get(speaker) == "person" or _full_name(speaker):
             self.last_person = (speaker, pos)
 
@@ -166,10 +178,44 @@ class SpeakerContext:
             return name
         return None
 
-    def inherit(self, cue: str) -> str | None:
-        """The last speaker, for a pro-drop verb (`cue`) with no subject of its own."""
-        self.how = ("inherit", cue, self.last_speaker or "", 0)
-        return self.last_speaker
+    def inherit(self, cue: str, pos: int | None = None) -> str | None:
+        """The last speaker, for a pro-drop verb (`cue`, at `pos`) with no subject of its own.
+
+        None when another person was named between the last speaker and `pos`: the pro-drop verb
+        may be theirs (precision first).
+        """
+        speaker = self.last_speaker
+        if speaker and pos is not None and self.other_person(self.last_speaker_at, pos, speaker):
+            speaker = None
+        self.how = ("inherit", cue, speaker or "", 0)
+        return speaker
+
+    def other_person(self, start: int, end: int, speaker: str | None) -> bool:
+        """Is a person other than `speaker` named as a possible subject in masked[start:end]?
+
+        Tracked people, PER spans and untracked two-word names ("collega Jan Leike"); not after a
+        preposition ("il corteggiamento di Ilya Sutskever", "alla New York University"): a complement.
+        """
+        for f in self.mentions:
+            if (start <= f.start < end and f.entity != speaker and self.kinds.get(f.entity) == "person"
+                    and not self.masked[f.start].isspace() and not self._after_preposition(f.start)):
+                return True  # a name inside a quotation is blanked in `masked`: it does not count
+        said = speaker or ""
+        for s, e in self.person_ents:
+            if start <= s < end and self.text[s:e] not in said and not self._after_preposition(s):
+                return True
+        for m in _FULL_NAME.finditer(self.masked, start, end):
+            name = m.group(2)
+            if name in said or said in name or m.group("prev").lower().rstrip("'’") in _NOT_BEFORE_NAME:
+                continue
+            if any(f.start < m.end(2) and m.start(2) < f.end for f in self.mentions):
+                continue  # a tracked actor: counted above when it is a person
+            return True
+        return False
+
+    def _after_preposition(self, pos: int) -> bool:
+        m = _PREV_WORD.search(self.masked, max(0, pos - 20), pos)
+        return m is not None and m.group(1).lower() in _NOT_BEFORE_NAME
 
     def describe(self) -> str:
         return describe(self.how)

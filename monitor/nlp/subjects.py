@@ -35,13 +35,14 @@ def speech_noun_owner(ctx: SpeakerContext, start: int, end: int, masked: str) ->
 
 def verb_at(ws: Sequence[Word], j: int) -> bool:
     """A finite verb group starts at ws[j] (after adverbs and clitics)."""
-    j = skip_adverbs(ws, j, 1)
-    if j >= len(ws) or ws[j].cap or not ws[j].alpha:
+    k = skip_adverbs(ws, j, 1)
+    if k >= len(ws) or ws[k].cap or not ws[k].alpha:
         return False
-    low = ws[j].low
+    low = ws[k].low
     if low in AUXILIARIES:
         return True
-    return low in EVENT_VERBS or low in SPEECH_VERBS or bool(_FINITE.match(low)) and len(low) > 3
+    # short finite forms ("sta", "va", "fa") only after a clitic or "non": "Musk non ci sta"
+    return low in EVENT_VERBS or low in SPEECH_VERBS or bool(_FINITE.match(low)) and (len(low) > 3 or k > j + 1)
 
 
 def skip_apposition(ws: Sequence[Word], j: int) -> int:
