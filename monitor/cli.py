@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Watch Italian tech news feeds for tracked people and companies, extract who said what, "
         "and mail digests."))
     parser.add_argument("--version", action="version", version=f"monitor {__version__}")
-    parser.add_argument("--log-level", default=os.environ.get("MONITOR_LOG_LEVEL", "INFO"),
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level (default INFO)")
+    parser.add_argument("--log-level", default=os.environ.get("MONITOR_LOG_LEVEL"),
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="logging level (default INFO; WARNING for demo, analyze and status)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="run the daemon (polls feeds, sends digests and alerts)")
@@ -97,7 +98,8 @@ def setup_logging(level: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level)
+    quiet = args.command in ("demo", "analyze", "status", "entities", "feeds")
+    setup_logging(args.log_level or ("WARNING" if quiet else "INFO"))
     from monitor import commands
 
     handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")

@@ -126,13 +126,16 @@ async def run_demo(output: Path) -> int:
                 await rt.aclose()
     finally:
         smtp.stop()
-    files = _save(inbox.messages, output)
+    saved = _save(inbox.messages, output)
     print(f"monitor demo (fictional articles) — {len(outcomes)} feeds polled, {counts['articles']} articles, "
           f"{counts['matched']} with tracked actors, {counts['mentions']} mentions, {counts['claims']} claims")
     print(f"actors found: {counts['actors']}")
     print(f"{len(inbox.messages)} messages received by the local SMTP server:")
-    for f in files:
-        print(f"  {f}")
+    for subject, files in saved:
+        print(f"  {subject}\n    " + "\n    ".join(str(f) for f in files))
+    digests = [f for _, files in saved for f in files if f.name.endswith("-digest.html")]
+    if digests:
+        print(f"open the digest in a browser: {digests[-1].resolve()}")
     return 0 if inbox.messages else 1
 
 
@@ -148,17 +151,20 @@ def _counts(rt: pipeline.Runtime) -> dict[str, Any]:
     }
 
 
-def _save(messages: list[bytes], output: Path) -> list[Path]:
-    files = []
+def _save(messages: list[bytes], output: Path) -> list[tuple[str, list[Path]]]:
+    """Each message as .eml plus its HTML part; returns (subject, files) per message."""
+    saved = []
     for i, raw in enumerate(messages, start=1):
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        kind = "alert" if "allert" in str(parsed.get("Subject", "")).lower() else "digest"
+        subject = str(parsed.get("Subject", ""))
+        kind = "alert" if "allert" in subject.lower() else "digest"
         eml = output / f"{i:02d}-{kind}.eml"
         eml.write_bytes(raw)
-        files.append(eml)
+        files = [eml]
         body = parsed.get_body(("html",)) if isinstance(parsed, EmailMessage) else None
         if body is not None:
             html = output / f"{i:02d}-{kind}.html"
             html.write_text(str(body.get_content()), encoding="utf-8")
             files.append(html)
-    return files
+        saved.append((subject, files))
+    return saved
