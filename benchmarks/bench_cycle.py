@@ -132,7 +132,15 @@ def worker_monitor(args: argparse.Namespace) -> dict[str, Any]:
 
     urls = json.loads(Path(args.urls).read_text())
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
-        return asyncio.run(_monitor_cycles(urls, Path(tmp), args.concurrency))
+        profile = os.environ.get("BENCH_PROFILE")  # a path: cProfile of the monitor worker goes there
+        if not profile:
+            return asyncio.run(_monitor_cycles(urls, Path(tmp), args.concurrency))
+        import cProfile
+
+        with cProfile.Profile() as prof:
+            result = asyncio.run(_monitor_cycles(urls, Path(tmp), args.concurrency))
+        prof.dump_stats(profile)
+        return result
 
 
 def _fetch_all(urls: list[str]) -> list[bytes]:

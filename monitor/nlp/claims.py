@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from monitor.models import Claim
 from monitor.nlp.actors import Found
+from monitor.nlp.depparse import Parse
 from monitor.nlp.quoteclaims import SentenceQuotes, quote_claims
 from monitor.nlp.quotemarks import Quote
-from monitor.nlp.reported import reported, statement
+from monitor.nlp.reported import parsed_statement, reported, statement
 from monitor.nlp.speakers import SpeakerContext
 from monitor.nlp.subjects import sentence_subject, speech_noun_owner
 
@@ -22,9 +23,11 @@ def _mask(text: str, quotes: list[Quote]) -> str:
 
 def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quote], mentions: list[Found],
                    kinds: dict[str, str], short_names: frozenset[str] = frozenset(),
-                   person_ents: list[tuple[int, int]] | None = None) -> list[Claim]:
-    """`short_names`: tracked first names and surnames; `person_ents`: PER spans from a spaCy model."""
-    ctx = SpeakerContext(text, mentions, kinds, short_names=short_names, person_ents=person_ents or [])
+                   person_ents: list[tuple[int, int]] | None = None, parse: Parse | None = None) -> list[Claim]:
+    """`short_names`: tracked first names and surnames; `person_ents`: PER spans from a spaCy model;
+    `parse`: dependency evidence from a model's parser (see depparse for how it ranks with the rules)."""
+    ctx = SpeakerContext(text, mentions, kinds, short_names=short_names, person_ents=person_ents or [],
+                         parse=parse)
     ctx.learn_appositions()
     masked = ctx.masked = _mask(text, quotes)
     tracked = set(kinds)
@@ -39,7 +42,8 @@ def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quo
         if found:
             ctx.note(prev_speaker, start)
             continue
-        claim = reported(ctx, start, end, masked) or statement(ctx, start, end, masked)
+        claim = reported(ctx, start, end, masked) or (
+            statement(ctx, start, end, masked) if parse is None else parsed_statement(ctx, start, end, masked))
         if claim is not None:
             claims.append(claim)
         subject, _ = sentence_subject(ctx, start, end, masked)

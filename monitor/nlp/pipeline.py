@@ -24,6 +24,7 @@ from monitor.errors import ConfigError
 from monitor.nlp.actors import resolve
 from monitor.nlp.aliases import AliasTable
 from monitor.nlp.claims import extract_claims
+from monitor.nlp.depparse import Parse
 from monitor.nlp.quotemarks import find_quotes
 from monitor.nlp.segment import sentence_spans
 
@@ -103,20 +104,24 @@ def make_actors(nlp: Language, name: str) -> ActorMatcher:
 
 
 class ClaimExtractor:
-    def __init__(self, kinds: dict[str, str] | None = None) -> None:
+    """With `parsed` (the model has a parser), dependency arcs are extra evidence (see depparse)."""
+
+    def __init__(self, kinds: dict[str, str] | None = None, parsed: bool = False) -> None:
         self.kinds: dict[str, str] = kinds or {}
         self.short_names: frozenset[str] = frozenset()
+        self.parsed = parsed
 
     def __call__(self, doc: Doc) -> Doc:
         persons = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in PERSON_LABELS]
+        parse = Parse(doc) if self.parsed and doc.has_annotation("DEP") else None
         doc._.claims = extract_claims(doc_text(doc), doc._.sent_spans, doc._.quotes, doc._.mentions, self.kinds,
-                                      self.short_names, persons)
+                                      self.short_names, persons, parse)
         return doc
 
 
 @Language.factory("monitor_claims")
 def make_claims(nlp: Language, name: str) -> ClaimExtractor:
-    return ClaimExtractor()
+    return ClaimExtractor(parsed="parser" in nlp.pipe_names)
 
 
 def build(model: str, entities: Sequence[EntityConfig]) -> Language:

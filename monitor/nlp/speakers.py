@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from monitor.nlp.actors import Found
+from monitor.nlp.depparse import Parse
 from monitor.nlp.grammar import Word, is_platform, words
 from monitor.nlp.lexicon import ARTICLES, PREPOSITIONS, ROLE_NOUNS, SPOKES_NOUNS, wordset
 
@@ -97,6 +98,7 @@ class SpeakerContext:
     masked: str = ""  # the text with quotations blanked (same offsets); set by extract_claims
     short_names: frozenset[str] = frozenset()  # tracked first names and surnames (ambiguous alone)
     person_ents: list[tuple[int, int]] = field(default_factory=list)  # PER spans from a spaCy model
+    parse: Parse | None = None  # dependency evidence, when the model has a parser (see depparse)
     # How the last `resolve` (or pro-drop inheritance) found its speaker: (rule, noun phrase, person,
     # offset). A tuple, formatted by `describe` only when a claim is made.
     how: How = NO_HOW
