@@ -8,7 +8,7 @@ seen yet are listed as "new" (never polled).
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -81,9 +81,7 @@ def _empty_outbox() -> dict[str, Any]:
 
 def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any]:
     """Everything `monitor status` shows, as JSON-ready data."""
-    from monitor.pipeline import utc_now
-
-    now = now or utc_now()
+    now = now or datetime.now(UTC)
     data: dict[str, Any] = {"database": str(config.database), "database_exists": config.database.exists()}
     rows: list[sqlite3.Row] = []
     runs: dict[str, sqlite3.Row] = {}

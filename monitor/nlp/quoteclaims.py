@@ -65,6 +65,9 @@ def quote_claims(ctx: SpeakerContext, sent: SentenceQuotes, prev_speaker: str | 
         elif stripped:
             found = _embedded(ctx, sent.start, q)
             speaker = found.speaker if found else None
+        if not speaker and carried is None and ctx.parse is not None:
+            found = _parsed_speaker(ctx, cursor, q, nxt)  # the rules found no one: the parser may
+            speaker = found.speaker if found else None
         split = attr is not None and n + 1 < len(sent.quotes) and text[q.outer_end:nxt].rstrip().endswith((",", "—", "–"))
         carried = speaker if split else None
         carried_end = attr.end if split and attr is not None else 0
@@ -100,6 +103,27 @@ def _clause_subject(ctx: SpeakerContext, cursor: int, q: Quote, stripped: str,
             return Attribution(who, attr.end, f'{{d}}, subject of the sentence, pro-drop "{cue}" after the quote',
                                how=ctx.how)
     return attr if attr.speaker else None  # `inherit` already refused a last speaker with a rival since
+
+
+def _parsed_speaker(ctx: SpeakerContext, cursor: int, q: Quote, nxt: int) -> Attribution | None:
+    """With a parser: the `nsubj` of the speech verb after the quote (else before it), or the name
+    in apposition to it. Used only when the rules found no speaker."""
+    parse = ctx.parse
+    if parse is None:
+        return None
+    after_q = [t for t in parse.tokens(q.outer_end, nxt) if t.lower_ in SPEECH_VERBS]
+    before_q = [t for t in parse.tokens(cursor, q.outer_start) if t.lower_ in SPEECH_VERBS][::-1]
+    for verb in after_q + before_q:
+        subj = parse.subject(verb)
+        if subj is None:
+            continue
+        for tok in [subj, *parse.appositions(subj)]:
+            who = ctx.resolve(*parse.np_span(tok))
+            if who:
+                rule = f'{{d}}; parser: nsubj of "{parse.cue(verb)}"' + (" (apposition)" if tok is not subj else "")
+                return Attribution(who, q.outer_end, rule, how=ctx.how)
+        return None
+    return None
 
 
 def _lone_subject(ctx: SpeakerContext, start: int, end: int) -> str | None:

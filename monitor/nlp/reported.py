@@ -17,7 +17,7 @@ from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, v
 from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, CONDITIONAL_AUX, PREPOSITIONS, RUMOUR_HEADS
 from monitor.nlp.speakers import PERSON_NOUNS, SpeakerContext
 from monitor.nlp.subjects import skip_apposition
-from monitor.nlp.verbs import EVENT_VERBS
+from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
 _SECONDO = re.compile(r"\b[Ss]econdo\s+")
 _DA = re.compile(r"\b(?:(?:[Ss]tando\s+a|[Ss]econdo|[Dd]a)\s+quanto\s+(?:riferito|riportato|dichiarato|detto"
@@ -79,7 +79,28 @@ def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | 
                 if named or ws[np_end + 1].low in ADVERBS or ws[0].cap and _is_role(ws[np_end + 1:aside]):
                     body_start = ws[aside].end  # "Secondo Altman, ceo di OpenAI, …", "…, però, …": not the claim
             return _claim(ctx, "reported", speaker, body_start, end, sentence, why)
-    return _said_that(ctx, start, end, masked, sentence)
+    return _said_that(ctx, start, end, masked, sentence) or _parsed_said_that(ctx, start, end, sentence)
+
+
+def _parsed_said_that(ctx: SpeakerContext, start: int, end: int, sentence: str) -> Claim | None:
+    """With a parser, when the rules found no `S ha detto che …`: a speech verb with a `che` clause
+    (ccomp marked by "che") and an `nsubj` that resolves. Only where the rules found nothing."""
+    parse = ctx.parse
+    if parse is None:
+        return None
+    for verb in parse.tokens(start, end):
+        if verb.lower_ not in SPEECH_VERBS or ctx.masked[verb.idx] == " ":
+            continue
+        subj = parse.subject(verb)
+        che = next((m for c in verb.children if c.dep_ == "ccomp" for m in c.children
+                    if m.dep_ == "mark" and m.lower_ == "che" and m.i > verb.i), None)
+        if subj is None or che is None:
+            continue
+        speaker = ctx.resolve(*parse.np_span(subj))
+        if speaker:
+            why = f'{ctx.describe()}; parser: nsubj of "{parse.cue(verb)}" before "che"'
+            return _claim(ctx, "reported", speaker, che.idx + len(che), end, sentence, why)
+    return None
 
 
 _NP_INNER = frozenset("di d del dello della dei degli delle dell".split()) | ARTICLES
@@ -178,6 +199,23 @@ def statement(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim |
             why = f'"{ctx.text[f.start:f.end]}" is the subject of "{ctx.text[ws[j].start:ws[verb_end - 1].end]}"'
             return _claim(ctx, "statement", None, start, end, sentence, why, f.entity)
     return None
+
+
+def parsed_statement(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | None:
+    """`statement` with a parser: only the `nsubj` of the sentence ROOT (the main event) is the
+    subject, so `Dopo che Musk ha lasciato, OpenAI ha cambiato strategia` is OpenAI's. With no ROOT
+    subject (pro-drop, no parse) the rules decide."""
+    parse = ctx.parse
+    root = parse.root(start, end) if parse is not None else None
+    subj = parse.subject(root) if parse is not None and root is not None else None
+    if parse is None or root is None or subj is None:
+        return statement(ctx, start, end, masked)
+    s, e = parse.name_span(subj)
+    f = next((f for f in ctx.mentions if s <= f.start < e), None)
+    if f is None:
+        return None  # the main event has another subject: tracked actors elsewhere are not its subject
+    why = f'"{ctx.text[f.start:f.end]}" is the subject; parser: nsubj of "{parse.cue(root)}" (sentence root)'
+    return _claim(ctx, "statement", None, start, end, ctx.text[start:end], why, f.entity)
 
 
 def _complement(w: Word) -> bool:
