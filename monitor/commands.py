@@ -138,8 +138,10 @@ async def cmd_send_test(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from monitor.status import collect_status, format_status
 
-    data = collect_status(load_config(args.config))
-    print(json.dumps(data, indent=2, ensure_ascii=False) if args.format == "json" else format_status(data))
+    config = load_config(args.config)
+    data = collect_status(config)
+    print(json.dumps(data, indent=2, ensure_ascii=False) if args.format == "json"
+          else format_status(data, config.timezone))
     return 0
 
 

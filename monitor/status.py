@@ -11,6 +11,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from monitor import store_outbox as outbox
 from monitor.config import Config
@@ -111,7 +112,17 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
     return data
 
 
-def format_status(data: dict[str, Any]) -> str:
+def _when(value: str | None, zone: ZoneInfo | None) -> str | None:
+    """An ISO time from the JSON view as an admin reads it: local time to the minute."""
+    if not value or zone is None:
+        return value
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def format_status(data: dict[str, Any], zone: ZoneInfo | None = None) -> str:
+    def t(value: str | None) -> str | None:
+        return _when(value, zone)
+
     state = data["database"] + ("" if data["database_exists"] else
                                 "  (not created yet: nothing has run with this state directory; "
                                 "under systemd the daemon's state is in $STATE_DIRECTORY)")
@@ -124,13 +135,13 @@ def format_status(data: dict[str, Any]) -> str:
         if f["health"] == "new":
             lines.append("             never polled")
             continue
-        nxt = "-" if f["health"] == "disabled" else f["next_poll"] or "now"
-        lines.append(f"             last poll {f['last_poll']}, last ok {f['last_success'] or 'never'}, "
+        nxt = "-" if f["health"] == "disabled" else t(f["next_poll"]) or "now"
+        lines.append(f"             last poll {t(f['last_poll'])}, last ok {t(f['last_success']) or 'never'}, "
                      f"next poll {nxt}")
         if f["health"] == "disabled":
             lines.append(f"             disabled: {f['disabled_reason']}")
         elif f["health"] == "failing":
-            lines.append(f"             {f['consecutive_failures']} failures in a row since {f['failing_since']}: "
+            lines.append(f"             {f['consecutive_failures']} failures in a row since {t(f['failing_since'])}: "
                          f"{f['last_error']}")
     box = data["outbox"]
     lines.append(f"outbox: {box['pending']} pending, {box['failed']} failed, {box['sent']} sent "
@@ -138,8 +149,8 @@ def format_status(data: dict[str, Any]) -> str:
     for p in box["problems"]:
         lines.append(f"  message {p['id']} [{p['status']}] {p['subject']!r} after {p['attempts']} attempts: "
                      f"{p['error']}")
-    lines.append(f"last digest sent: {data['last_digest_sent'] or 'never'}")
+    lines.append(f"last digest sent: {t(data['last_digest_sent']) or 'never'}")
     for d in data["digests"]:
-        lines.append(f"  {d['name']} ('{d['schedule']}'): last run {d['last_run'] or 'never'}, "
-                     f"last sent {d['last_sent'] or 'never'}")
+        lines.append(f"  {d['name']} ('{d['schedule']}'): last run {t(d['last_run']) or 'never'}, "
+                     f"last sent {t(d['last_sent']) or 'never'}")
     return "\n".join(lines)
