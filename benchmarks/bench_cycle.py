@@ -96,7 +96,16 @@ async def _monitor_cycles(urls: list[str], folder: Path, concurrency: int) -> di
     try:
         for phase in ("cold", "warm"):
             t0, c0 = time.perf_counter(), _cpu()
+            prof = None
+            if os.environ.get("BENCH_PROFILE_PHASE") == phase:  # cProfile of this phase alone
+                import cProfile
+
+                prof = cProfile.Profile()
+                prof.enable()
             outcomes = await pipeline.poll_feeds(rt, force=True)
+            if prof is not None:
+                prof.disable()
+                prof.dump_stats(f"/tmp/bench-{phase}.prof")
             t_poll = time.perf_counter()
             outbox_ids = [pipeline.run_digest(rt, d) for d in config.digests]
             wall = time.perf_counter() - t0
@@ -124,6 +133,8 @@ async def _monitor_cycles(urls: list[str], folder: Path, concurrency: int) -> di
         result["counts"]["outbox"] = {k: n for k, n in result["counts"]["outbox"]}
     finally:
         await rt.aclose()
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["workers_cpu"] = ru.ru_utime + ru.ru_stime  # parse/analysis pool, both cycles and start-up
     return result
 
 
@@ -384,7 +395,7 @@ def report(args: argparse.Namespace, servers_info: dict[str, Any], mon: dict[str
         f"monitor cold: {cold['statuses']}, {cold['new_articles']} articles analysed, "
         f"{counts['matched']} with tracked actors, {counts['mentions']} mentions, {counts['claims']} claims, "
         f"digest {cold['digest_bytes']} bytes, outbox {counts['outbox']}; poll {cold['poll_wall']:.2f} s of "
-        f"{cold['wall']:.2f} s; startup (config + open_runtime) {mon['setup']['wall']:.2f} s, not counted.",
+        f"{cold['wall']:.2f} s; startup (config + open_runtime) {mon['setup']['wall']:.2f} s, not counted; parse/analysis workers {mon.get('workers_cpu', 0):.1f} CPU s in all.",
         f"monitor warm: {warm['statuses']}, {warm['new_articles']} new.",
     ]
     if cold["errors"] or warm["errors"]:

@@ -41,13 +41,12 @@ from monitor.nlp import Analyzer, normalise_claim_text, rank_key_claims
 from monitor.outbox_policy import next_attempt
 from monitor.parse import parse_feed
 from monitor.politeness import next_check
-from monitor.prefilter import AliasPrefilter
+from monitor.prefilter import EMPTY_ANALYSIS, AliasPrefilter, AnalyzerSpec, analyze_batch
 from monitor.store import Store
 
 log = logging.getLogger("monitor")
 DIGEST_LOOKBACK = timedelta(days=7)
 POLLS_PER_FETCH_SLOT = 4
-EMPTY_ANALYSIS = Analysis(entities=(), mentions=(), claims=())
 
 
 def utc_now() -> datetime:
@@ -227,9 +226,15 @@ async def analyze_articles(rt: Runtime, article_ids: list[int]) -> None:
     """Analyse off the event loop, store a feed's results in one transaction, then alert."""
     if not article_ids:
         return
-    texts = [(article_id, *articles.article_text(rt.store, article_id)) for article_id in article_ids]
-    results = await asyncio.get_running_loop().run_in_executor(
-        rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
+    texts = articles.article_texts(rt.store, article_ids)
+    loop = asyncio.get_running_loop()
+    if rt.parse_pool is not None:
+        # The parse workers analyse too: the main process keeps only I/O and the store.
+        spec: AnalyzerSpec = (tuple(rt.config.entities), rt.config.nlp.model, rt.config.nlp.key_claims)
+        results = await loop.run_in_executor(rt.parse_pool, analyze_batch, spec, texts)
+    else:
+        results = await loop.run_in_executor(
+            rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
     results = [(i, _rank_by_novelty(rt, i, a)) for i, a in results]
     newly = articles.save_analyses(rt.store, results, normalise_claim_text)
     for article_id, analysis in results:

@@ -20,6 +20,7 @@ from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
 from monitor.nlp import Analyzer
+from monitor.prefilter import analyze_batch, warm_worker
 from monitor.sdnotify import monotonic_usec, notify, watchdog_interval
 from monitor.store import Store
 from monitor.store_articles import pending_articles, prune
@@ -38,7 +39,12 @@ def open_runtime(config: Config) -> pipeline.Runtime:
     pool = None
     if config.polling.parse_workers:
         # spawn, not fork: the daemon has threads (NLP, SMTP test servers) that fork would copy.
-        pool = ProcessPoolExecutor(config.polling.parse_workers, mp_context=multiprocessing.get_context("spawn"))
+        # The workers parse and analyse; they load both before READY=1, like the main process.
+        spec = (tuple(config.entities), config.nlp.model, config.nlp.key_claims)
+        pool = ProcessPoolExecutor(config.polling.parse_workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=warm_worker, initargs=(spec,))
+        for job in [pool.submit(analyze_batch, spec, ()) for _ in range(config.polling.parse_workers)]:
+            job.result()
     return pipeline.Runtime(config=config, store=store, fetcher=Fetcher(config.polling), analyzer=analyzer,
                             parse_pool=pool)
 

@@ -32,13 +32,6 @@ def _find(db: sqlite3.Connection, guid_key: str | None, url_key: str | None,
     return None
 
 
-def _tombstoned(db: sqlite3.Connection, keys: Iterable[str | None]) -> bool:
-    present = [k for k in keys if k]
-    marks = ",".join("?" * len(present))
-    return bool(present) and db.execute(
-        f"SELECT 1 FROM tombstones WHERE key IN ({marks}) LIMIT 1", present).fetchone() is not None
-
-
 def upsert_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now: datetime,
                    first_poll: bool, backfill_hours: float) -> list[int]:
     """Record entries; return the ids of articles that need (re-)analysis, in feed order.
@@ -48,12 +41,27 @@ def upsert_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
     """
     cutoff = now - timedelta(hours=backfill_hours)
     todo: list[int] = []
+    sources: list[tuple[int, int, str | None, float | None]] = []
     with store.transaction() as db:
-        for entry in entries:
-            keys = _keys(entry)
-            if _tombstoned(db, keys):
+        all_keys = [_keys(entry) for entry in entries]
+        # One look-up per key column for the whole feed instead of up to four per entry. The
+        # results hold until this batch itself writes a key or touches a row: entries involved
+        # in such a write are looked up again one by one, exactly as before.
+        tombstoned = _existing(db, "SELECT key FROM tombstones WHERE key IN ({})",
+                               {k for keys in all_keys for k in keys if k})
+        known = {column: _rows_by(db, column, {k for keys in all_keys if (k := keys[n])})
+                 for n, column in enumerate(_KEY_COLUMNS)}
+        touched_keys: set[str] = set()
+        touched_ids: set[int] = set()
+        for entry, keys in zip(entries, all_keys, strict=True):
+            if any(k in tombstoned for k in keys if k):
                 continue
-            row = _find(db, *keys)
+            if any(k in touched_keys for k in keys if k):
+                row = _find(db, *keys)
+            else:
+                row = _lookup(known, keys)
+                if row is not None and row["id"] in touched_ids:
+                    row = _find(db, *keys)
             if row is None:
                 fresh = not first_poll or (entry.published is not None and entry.published >= cutoff)
                 article_id = _insert(db, entry, keys, now, PENDING if fresh else BACKLOG)
@@ -63,9 +71,43 @@ def upsert_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
                 article_id = row["id"]
                 if _update(db, row, entry, keys, now):
                     todo.append(article_id)
-            db.execute("INSERT OR IGNORE INTO article_sources (article_id, feed_id, link, seen_at) "
-                       "VALUES (?, ?, ?, ?)", (article_id, feed_id, entry.url, ts(now)))
+            touched_keys.update(k for k in keys if k)
+            touched_ids.add(article_id)
+            sources.append((article_id, feed_id, entry.url, ts(now)))
+        db.executemany("INSERT OR IGNORE INTO article_sources (article_id, feed_id, link, seen_at) "
+                       "VALUES (?, ?, ?, ?)", sources)
     return todo
+
+
+_KEY_COLUMNS = ("guid_key", "url_key", "fp_key")
+
+
+def _existing(db: sqlite3.Connection, query: str, keys: set[str]) -> set[str]:
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        found.update(r[0] for r in db.execute(query.format(",".join("?" * len(chunk))), chunk))
+    return found
+
+
+def _rows_by(db: sqlite3.Connection, column: str, keys: set[str]) -> dict[str, sqlite3.Row]:
+    found: dict[str, sqlite3.Row] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in db.execute(f"SELECT * FROM articles WHERE {column} IN ({marks}) ORDER BY id DESC", chunk):
+            found[r[column]] = r  # several rows per key (fp_key is not unique): the first one wins
+    return found
+
+
+def _lookup(known: dict[str, dict[str, sqlite3.Row]], keys: tuple[str | None, ...]) -> sqlite3.Row | None:
+    """_find on the prefetched rows: the same column order."""
+    for column, key in zip(_KEY_COLUMNS, keys, strict=True):
+        if key and key in known[column]:
+            return known[column][key]
+    return None
 
 
 def _insert(db: sqlite3.Connection, entry: Entry, keys: tuple[str | None, ...], now: datetime,
@@ -102,6 +144,17 @@ def article_text(store: Store, article_id: int) -> tuple[str, str]:
     return (row["title"], row["text"]) if row else ("", "")
 
 
+def article_texts(store: Store, article_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(id, title, text) for each of these articles that exists, in the order given."""
+    found: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(article_ids), 500):
+        chunk = article_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in store.db.execute(f"SELECT id, title, text FROM articles WHERE id IN ({marks})", chunk):
+            found[r["id"]] = (r["title"], r["text"])
+    return [(i, *found.get(i, ("", ""))) for i in article_ids]
+
+
 def pending_articles(store: Store) -> list[int]:
     """Articles recorded but not analysed yet (e.g. after a crash between the two steps)."""
     rows = store.db.execute("SELECT id FROM articles WHERE status = ? ORDER BY id", (PENDING,))
@@ -123,16 +176,47 @@ def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]],
     `norm` gives each claim the normalised text by which other outlets' copies are recognised.
     """
     with store.transaction() as db:
-        return {article_id: _save_one(db, article_id, analysis, norm) for article_id, analysis in results}
+        if len({article_id for article_id, _ in results}) != len(results):
+            return {article_id: _save_one(db, article_id, analysis, norm) for article_id, analysis in results}
+        return _save_many(db, results, norm)
+
+
+def _save_many(db: sqlite3.Connection, results: Sequence[tuple[int, Analysis]],
+               norm: Normaliser) -> dict[int, set[str]]:
+    """_save_one for distinct articles, a handful of statements for the lot instead of six each."""
+    ids = [(article_id,) for article_id, _ in results]
+    before: dict[int, set[str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = [i for (i,) in ids[start:start + 500]]
+        marks = ",".join("?" * len(chunk))
+        for r in db.execute(f"SELECT id, entities FROM articles WHERE id IN ({marks})", chunk):
+            before[r["id"]] = set(json.loads(r["entities"]))
+    db.executemany("DELETE FROM mentions WHERE article_id = ?", ids)
+    db.executemany("DELETE FROM claims WHERE article_id = ?", ids)
+    mentions, claims = [], []
+    for article_id, analysis in results:
+        mentions += [(article_id, m.entity, m.text, m.start, m.end, int(m.in_title)) for m in analysis.mentions]
+        ranks = {id(c): i for i, c in enumerate(analysis.key_claims)}
+        ordered = list(analysis.key_claims) + [c for c in analysis.claims if c not in analysis.key_claims]
+        claims += [(article_id, ranks.get(id(c)), c.kind, c.speaker, c.subject, c.text, c.start, c.end,
+                    c.sentence, c.score, int(c.unconfirmed), norm(c.text)) for c in ordered]
+    db.executemany(
+        "INSERT INTO mentions (article_id, entity, surface, start, end, in_title) VALUES (?,?,?,?,?,?)", mentions)
+    db.executemany(
+        "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, end, sentence, "
+        "score, unconfirmed, norm) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", claims)
+    db.executemany("UPDATE articles SET status = ?, entities = ?, salience = ? WHERE id = ?",
+                   [(ANALYZED, json.dumps(list(a.entities)), json.dumps(a.salience), article_id)
+                    for article_id, a in results])
+    return {article_id: set(a.entities) - before.get(article_id, set()) for article_id, a in results}
 
 
 def published_elsewhere(store: Store, norms: Iterable[str], article_id: int) -> set[str]:
     """Which of these normalised claim texts another article already carries."""
-    wanted = sorted(set(norms))
-    marks = ",".join("?" * len(wanted))
-    rows = store.db.execute(f"SELECT DISTINCT norm FROM claims WHERE norm IN ({marks}) AND article_id != ?",
-                            (*wanted, article_id)) if wanted else []
-    return {r["norm"] for r in rows}
+    # One indexed probe per text that stops at the first copy: a widely quoted sentence can have
+    # thousands of rows, and collecting them all (SELECT DISTINCT … IN) grew with the database.
+    query = "SELECT 1 FROM claims WHERE norm = ? AND article_id != ? LIMIT 1"
+    return {n for n in set(norms) if store.db.execute(query, (n, article_id)).fetchone() is not None}
 
 
 def _save_one(db: sqlite3.Connection, article_id: int, analysis: Analysis, norm: Normaliser) -> set[str]:
