@@ -40,7 +40,7 @@ async def cmd_once(args: argparse.Namespace) -> int:
     print(f"polled {len(outcomes)} feeds ({len(failed)} failed), "
           f"{sum(o.new_articles for o in outcomes)} new articles, {sent} messages sent")
     for o in failed:
-        print(f"  {o.feed}: {o.error}")
+        print(f"  {o.error}" if o.error and o.feed in o.error else f"  {o.feed}: {o.error}")
     return 1 if rt.sending_paused else 0
 
 
