@@ -12,18 +12,19 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
-from inscriptis import get_text
 
+from monitor.dates import ITALIAN_WORD, parse_loose_date
 from monitor.errors import NotAFeedError
 from monitor.models import Entry, ParsedFeed
+from monitor.textclean import html_to_text
+from monitor.urls import normalise_url
 
-__all__ = ["parse_feed", "normalise_url", "html_to_text"]
+__all__ = ["html_to_text", "normalise_url", "parse_feed", "parse_loose_date"]
 
 # A publication date this far in the future is a broken clock or template, not news.
 FUTURE_SLACK = timedelta(days=1)
@@ -263,7 +264,7 @@ def _published(raw: Any, now: datetime) -> datetime | None:
     # with a DeprecationWarning per entry.
     for key in ("published", "updated", "created"):
         value = dict.get(raw, key)
-        if isinstance(value, str) and _ITALIAN_WORD.search(value):
+        if isinstance(value, str) and ITALIAN_WORD.search(value):
             # feedparser reads "16 novembre 2022 10:05" as November (first three letters) but
             # "16 gennaio" not at all, and assumes UTC for both; ours assumes Italian time.
             when = parse_loose_date(value)
@@ -286,191 +287,3 @@ def _published(raw: Any, now: datetime) -> datetime | None:
     if when is not None and now.tzinfo is not None and when > now + FUTURE_SLACK:
         return None  # the store falls back to first-seen time
     return when
-
-
-# --- text -------------------------------------------------------------------------------------
-
-_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_BLANK_LINES = re.compile(r"\n{3,}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
-
-
-def html_to_text(html: str) -> str:
-    """HTML (or plain text with entities) → tidy plain text.
-
-    Entities are decoded, scripts and styles dropped, block elements become line breaks; runs of
-    spaces collapse to one, lines are stripped, and at most one blank line separates paragraphs.
-    """
-    if not html or not html.strip():
-        return ""
-    if not _NOT_SIMPLE.search(html) and (simple := _simple_html_to_text(html)) is not None:
-        return simple
-    text = get_text(html) if ("<" in html or "&" in html) else html
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
-
-
-# The usual feed summary: paragraphs of plain words with bold, italics or links, character
-# references to printable characters only, no other tags, no whitespace but spaces and newlines.
-# For such HTML, inscriptis gives exactly the paragraphs with their whitespace collapsed,
-# separated by one blank line; this does the same at a fraction of the cost
-# (tests/test_parse_simple_html.py compares the two on random documents of this shape).
-_LINK_OPEN = r'a(?: [a-z]+="[^"<>]*")*>'  # links count as their text (inscriptis drops the URL)
-_NOT_SIMPLE = re.compile(r"&(?!#\d{1,7};|amp;|lt;|gt;|quot;)|[\x00-\x1f\x7f\u200b\ufeff]|[^\S \n]|<(?!/?(?:p|strong|em|b|i|a)>|" + _LINK_OPEN + ")")
-_PARAGRAPH_TAG = re.compile(r"</?p>")
-_INLINE_TAG = re.compile(r"</?(?:strong|em|b|i|a)>|<" + _LINK_OPEN)
-
-
-def _simple_html_to_text(html: str) -> str | None:
-    """The text of a run of <p>…</p> (the last one may be left open), else None."""
-    parts = _PARAGRAPH_TAG.split(html)
-    tags = _PARAGRAPH_TAG.findall(html)
-    # parts[0], parts[2], … lie outside the paragraphs and must be blank; tags alternate <p>, </p>.
-    if any(part.strip() for part in parts[0::2]) or any(tag != ("<p>", "</p>")[n % 2] for n, tag in enumerate(tags)):
-        return None
-    paragraphs = [" ".join(_INLINE_TAG.sub("", part).split()) for part in parts[1::2]]
-    text = "\n\n".join(p for p in paragraphs if p)
-    if "&" in text:
-        try:
-            text = _REFERENCE.sub(_decode_reference, text)
-        except ValueError:
-            return None
-    return text
-
-
-_REFERENCE = re.compile(r"&(?:#(\d+)|(amp|lt|gt|quot));")
-_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"'}
-
-
-def _decode_reference(match: re.Match[str]) -> str:
-    """A character reference, if it stands for a plain printable character (else ValueError)."""
-    if match.group(2):
-        return _NAMED[match.group(2)]
-    code = int(match.group(1))
-    if code < 0x21 or 0x7f <= code <= 0xa0 or 0xd800 <= code <= 0xdfff or code > 0x10FFFF:
-        raise ValueError(code)
-    char = chr(code)
-    if not char.isprintable() or char.isspace() or _CONTROL.search(char):
-        raise ValueError(code)
-    return char
-
-
-# --- URLs -------------------------------------------------------------------------------------
-
-# Query parameters that only say how a reader arrived; two links differing only in these are
-# the same article.
-_TRACKING_EXACT = frozenset({
-    "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "twclid", "igshid", "mc_cid", "mc_eid",
-    "ref_src", "ref_url", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id",
-    "wickedid", "__s", "s_cid", "at_medium", "at_campaign", "ito", "xtor", "ncid", "sr_share",
-})
-_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def normalise_url(url: str) -> str:
-    """A canonical form of an article URL, used as its identity.
-
-    Lower-case scheme and host, no default port, no fragment, an empty path becomes "/", and
-    tracking parameters (utm_*, fbclid, gclid, mc_cid, ...) removed. Other parameters keep their
-    order and their exact encoding: some sites route on them and re-encoding could change them.
-    Anything that is not a parseable http(s) URL is returned stripped but otherwise unchanged.
-    """
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return url
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return url
-    host = parts.hostname.lower()
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@{host}" if userinfo else host
-    if port is not None and port != _DEFAULT_PORTS[scheme]:
-        netloc = f"{netloc}:{port}"
-    kept = [p for p in parts.query.split("&") if p and not _is_tracking(p)]
-    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), ""))
-
-
-def _is_tracking(param: str) -> bool:
-    name = unquote_plus(param.partition("=")[0]).strip().lower()
-    return name in _TRACKING_EXACT or name.startswith(_TRACKING_PREFIXES)
-
-
-# --- dates ------------------------------------------------------------------------------------
-
-_MONTHS = {
-    "gennaio": 1, "febbraio": 2, "marzo": 3, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
-    "agosto": 8, "settembre": 9, "ottobre": 10, "novembre": 11, "dicembre": 12,
-    "gen": 1, "feb": 2, "mar": 3, "apr": 4, "mag": 5, "giu": 6, "lug": 7, "ago": 8, "set": 9,
-    "sett": 9, "ott": 10, "nov": 11, "dic": 12,
-    # English too: the same loose parser rescues English dates in odd layouts.
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "jan": 1, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "dec": 12,
-}
-_ZONES = {
-    "z": 0, "ut": 0, "utc": 0, "gmt": 0, "wet": 0, "west": 60, "cet": 60, "cest": 120,
-    "met": 60, "mest": 120, "eet": 120, "eest": 180, "bst": 60,
-    "est": -300, "edt": -240, "cst": -360, "cdt": -300, "mst": -420, "mdt": -360,
-    "pst": -480, "pdt": -420,
-}
-_ROME = ZoneInfo("Europe/Rome")
-# Month and weekday words that only Italian uses (not "mar", "nov": English has them too).
-_ITALIAN_WORD = re.compile(
-    r"(?<![^\W\d_])(gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|"
-    r"novembre|dicembre|gen|mag|giu|lug|ago|sett?|ott|dic|lun|mer|gio|ven|sab|dom|"
-    r"luned[iì]|marted[iì]|mercoled[iì]|gioved[iì]|venerd[iì]|sabato|domenica)(?![^\W\d_])",
-    re.IGNORECASE)
-_DAY_MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})\s*[ .\-/]?\s*([^\W\d_]{3,9})\.?,?\s*[ .\-/]?\s*(\d{4})(?!\d)")
-_TIME = re.compile(r"(?<!\d)(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?(?!\d)")
-_OFFSET = re.compile(r"(?:^|\s)([+-])(\d{2}):?(\d{2})(?!\d)|(?:^|\s|\d)([A-Za-z]{1,4})\s*$")
-
-
-def parse_loose_date(value: str) -> datetime | None:
-    """Dates feedparser gives up on: Italian month names, odd punctuation, garbage around them.
-
-    "mer, 16 nov 2022 00:38:15 +0100", "16 novembre 2022 10:05", "Sun 17 ago 2008, 17  2008
-    10.05.00 EDT". Without a zone we assume Italian local time (these are Italian feeds).
-    Returns an aware UTC datetime, or None when no day-month-year can be found.
-    """
-    text = " ".join(value.split())
-    match = _DAY_MONTH_YEAR.search(text)
-    if not match:
-        return None
-    month = _MONTHS.get(match.group(2).lower())
-    if month is None:
-        return None
-    day, year = int(match.group(1)), int(match.group(3))
-    rest = text[match.end():]
-    hour = minute = second = 0
-    time_match = _TIME.search(rest)
-    if time_match:
-        hour, minute = int(time_match.group(1)), int(time_match.group(2))
-        second = int(time_match.group(3) or 0)
-        rest = rest[time_match.end():]
-    try:
-        naive = datetime(year, month, day, hour, minute, second)
-    except ValueError:
-        return None
-    zone = _zone(rest)
-    aware = naive.replace(tzinfo=zone) if zone is not None else naive.replace(tzinfo=_ROME)
-    return aware.astimezone(UTC)
-
-
-def _zone(rest: str) -> timezone | None:
-    match = _OFFSET.search(rest.strip())
-    if not match:
-        return None
-    if match.group(1):
-        minutes = int(match.group(2)) * 60 + int(match.group(3))
-        if minutes >= 24 * 60:
-            return None
-        return timezone(timedelta(minutes=-minutes if match.group(1) == "-" else minutes))
-    offset = _ZONES.get(match.group(4).lower())
-    return timezone(timedelta(minutes=offset)) if offset is not None else None

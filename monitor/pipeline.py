@@ -2,7 +2,7 @@
 
 poll_feed: fetch → parse → store entries → analyse → store results → alerts.
 run_digest: select stories → render → outbox (with marks, one transaction).
-flush_outbox: send due messages, sort failures into retry, dead letter or stop.
+flush_outbox (delivery.py): send due messages, sort failures into retry, dead letter or stop.
 """
 
 from __future__ import annotations
@@ -11,89 +11,31 @@ import asyncio
 import email
 import email.policy
 import logging
-import random
-import ssl
-from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from email.message import EmailMessage
 
 from monitor import store_articles as articles
 from monitor import store_feeds as feeds
 from monitor import store_outbox as outbox
 from monitor.alerts import alert_recipients, quiet_until
-from monitor.config import Config, DigestConfig, FeedConfig
-from monitor.digest import RenderContext, make_message_id, render_alert, render_digest
-from monitor.errors import (
-    FeedGoneError,
-    FetchError,
-    NotAFeedError,
-    SmtpAuthError,
-    SmtpPermanentError,
-    SmtpTemporaryError,
-)
-from monitor.fetch import Fetcher
+from monitor.config import DigestConfig
+from monitor.delivery import flush_outbox, unsent
+from monitor.digest import make_message_id, render_alert, render_digest
+from monitor.errors import FeedGoneError, FetchError, NotAFeedError
 from monitor.fulltext import fetch_full_text
-from monitor.mail import send_raw
 from monitor.models import Analysis, OutgoingMessage
-from monitor.nlp import Analyzer, normalise_claim_text, rank_key_claims
-from monitor.outbox_policy import next_attempt
+from monitor.nlp import normalise_claim_text, rank_key_claims
 from monitor.parse import parse_feed
 from monitor.politeness import next_check
-from monitor.prefilter import EMPTY_ANALYSIS, AliasPrefilter, AnalyzerSpec, analyze_batch
-from monitor.store import Store
+from monitor.prefilter import EMPTY_ANALYSIS
+from monitor.runtime import Runtime, utc_now
+from monitor.workers import AnalyzerSpec, analyze_batch
 
 log = logging.getLogger("monitor")
+__all__ = ["PollOutcome", "Runtime", "flush_outbox", "poll_feeds", "rescan", "run_digest", "unsent", "utc_now"]
 DIGEST_LOOKBACK = timedelta(days=7)
 POLLS_PER_FETCH_SLOT = 4
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Runtime:
-    """Everything one running monitor shares; `config` and `analyzer` change on reload."""
-
-    config: Config
-    store: Store
-    fetcher: Fetcher
-    analyzer: Analyzer
-    clock: Callable[[], datetime] = utc_now
-    rng: random.Random = field(default_factory=random.Random)
-    tls_context: ssl.SSLContext | None = None
-    demo: bool = False
-    sending_paused: str | None = None
-    nlp_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "nlp"))
-    parse_pool: Executor | None = None
-    prefilter: AliasPrefilter = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.prefilter = AliasPrefilter(self.config.entities)
-
-    async def aclose(self) -> None:
-        await self.fetcher.aclose()
-        self.store.close()
-        self.nlp_pool.shutdown(wait=False)
-        if self.parse_pool is not None:
-            self.parse_pool.shutdown(wait=True, cancel_futures=True)
-
-    def set_config(self, config: Config) -> None:
-        """Swap in a reloaded config: actor patterns and the prefilter follow the entities."""
-        self.analyzer.set_entities(config.entities)
-        self.prefilter = AliasPrefilter(config.entities)
-        self.config = config
-
-    def feed_config(self, config_url: str) -> FeedConfig | None:
-        return next((f for f in self.config.feeds if f.url == config_url), None)
-
-    def render_context(self) -> RenderContext:
-        domain = self.config.smtp.sender.rpartition("@")[2] or "localhost"
-        return RenderContext(language=self.config.language, timezone=self.config.timezone,
-                             templates_dir=self.config.templates_dir, sender=self.config.smtp.sender,
-                             list_id=f"monitor.{domain}", demo=self.demo)
 
 
 @dataclass(frozen=True)
@@ -306,56 +248,3 @@ def run_digest(rt: Runtime, digest: DigestConfig) -> int | None:
                                article_ids=story_ids)
     log.info("digest %s: %d stories queued as %s", digest.name, len(story_ids), message.message_id)
     return outbox_id
-
-
-def _record_delivery(rt: Runtime, row: outbox.OutboxRow, refused: dict[str, str]) -> None:
-    """Accepted by the server; recipients refused with a 4xx get the same message again later."""
-    now = rt.clock()
-    later = [r for r, reason in refused.items() if reason.startswith("4")]
-    when = next_attempt(row.attempts + 1, row.first_attempt or now, now) if later else None
-    for rcpt, reason in refused.items():
-        level = logging.WARNING if rcpt in later and when else logging.ERROR
-        log.log(level, "message %s: recipient %s refused: %s", row.message_id, rcpt, reason)
-    if when is not None:
-        outbox.mark_partial(rt.store, row.id, now, when, later, refused)
-    else:
-        outbox.mark_sent(rt.store, row.id, now, refused)
-
-
-def unsent(rt: Runtime, outbox_ids: list[int]) -> list[str]:
-    """Why each of these queued messages has not been sent yet (empty when all went out)."""
-    return outbox.unsent_reasons(rt.store, outbox_ids)
-
-
-async def flush_outbox(rt: Runtime) -> int:
-    """Send every due message; returns how many were accepted by the server."""
-    if rt.sending_paused:
-        return 0
-    sent = 0
-    password = rt.config.smtp.password()
-    for row in outbox.due_messages(rt.store, rt.clock()):
-        try:
-            report = await send_raw(rt.config.smtp, password, row.sender, row.recipients, row.raw,
-                                    tls_context=rt.tls_context)
-        except SmtpAuthError as exc:
-            rt.sending_paused = str(exc)
-            outbox.note_pending(rt.store, f"sending stopped, fix the SMTP credentials and reload: {exc}")
-            log.critical("SMTP authentication failed, sending stopped until reload: %s", exc)
-            return sent
-        except SmtpPermanentError as exc:
-            outbox.mark_dead(rt.store, row.id, rt.clock(), str(exc))
-            log.error("message %s refused permanently: %s", row.message_id, exc)
-            continue
-        except SmtpTemporaryError as exc:
-            now = rt.clock()
-            when = next_attempt(row.attempts + 1, row.first_attempt or now, now)
-            if when is None:
-                outbox.mark_dead(rt.store, row.id, now, f"gave up after 2 days: {exc}")
-                log.error("message %s given up after 2 days: %s", row.message_id, exc)
-            else:
-                outbox.mark_retry(rt.store, row.id, now, when, str(exc))
-                log.warning("message %s will be retried at %s: %s", row.message_id, when.isoformat(), exc)
-            continue
-        _record_delivery(rt, row, report.refused)
-        sent += 1
-    return sent

@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,10 +21,10 @@ from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
 from monitor.nlp import Analyzer
-from monitor.prefilter import analyze_batch, warm_worker
 from monitor.sdnotify import monotonic_usec, notify, watchdog_interval
 from monitor.store import Store
 from monitor.store_articles import pending_articles, prune
+from monitor.workers import analyze_batch, warm_worker
 
 log = logging.getLogger("monitor")
 POLL_TICK_SECONDS = 20.0
@@ -119,7 +120,7 @@ class Daemon:
 
     async def _prune(self) -> None:
         now = self.rt.clock()
-        removed = prune(self.rt.store, now=now, older_than=now - pipeline.timedelta(days=KEEP_ARTICLES_DAYS))
+        removed = prune(self.rt.store, now=now, older_than=now - timedelta(days=KEEP_ARTICLES_DAYS))
         log.info("pruned %d old articles", removed)
 
     async def _watchdog(self) -> None:

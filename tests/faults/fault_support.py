@@ -156,7 +156,7 @@ CHILD = r"""
 import asyncio, os, signal, sys
 from datetime import timedelta
 
-from monitor import pipeline, service, store_outbox
+from monitor import delivery, pipeline, service, store_outbox
 from monitor import cli
 
 mode, cfg, arg = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -209,20 +209,20 @@ elif point == "after-outbox-insert":
 elif point == "before-outbox-commit":
     rt.store.db.set_trace_callback(trace_killer("INSERT INTO outbox", "COMMIT"))
 elif point == "after-outbox-commit":
-    real_send = pipeline.send_raw
+    real_send = delivery.send_raw
 
     async def send_then(*a, **k):
         die()
         return await real_send(*a, **k)
-    pipeline.send_raw = send_then
+    delivery.send_raw = send_then
 elif point == "after-smtp-accepted":
-    real_send = pipeline.send_raw
+    real_send = delivery.send_raw
 
     async def send_then(*a, **k):
         report = await real_send(*a, **k)
         die()
         return report
-    pipeline.send_raw = send_then
+    delivery.send_raw = send_then
 elif point == "before-sent-commit":
     rt.store.db.set_trace_callback(trace_killer("UPDATE outbox SET status", "COMMIT"))
 elif point == "after-mark-sent":

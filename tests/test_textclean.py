@@ -7,8 +7,8 @@ import random
 import pytest
 from inscriptis import get_text
 
-from monitor import parse
-from monitor.parse import html_to_text
+from monitor import textclean as parse
+from monitor.textclean import html_to_text
 
 TOKENS = ["<p>", "</p>", "<p>", "</p>", "<strong>", "</strong>", "<em>", "</em>", "<b>", "</b>", "<i>",
           "</i>", '<a href="http://x/y?q=1&amp;r=2">', "<a>", "</a>", '<a href="" title="t">', " ", "  ",

@@ -1,0 +1,38 @@
+"""Analysis inside the parse worker processes (`polling.parse_workers`).
+
+The analysis of new articles runs in the same process pool as feedparser, so both cores share
+it. Each call carries the entities (under 1 KB pickled), and a worker rebuilds its analyzer
+whenever they differ from the ones it holds: a reload with changed entities needs no pool swap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from monitor.config import EntityConfig
+from monitor.models import Analysis
+from monitor.prefilter import EMPTY_ANALYSIS, AliasPrefilter
+
+AnalyzerSpec = tuple[tuple[EntityConfig, ...], str, int]  # entities, spaCy model, key claims
+_worker_state: tuple[AnalyzerSpec, AliasPrefilter, Any] | None = None
+
+
+def warm_worker(spec: AnalyzerSpec) -> None:
+    """Pool initializer: load the parser and the NLP pipeline before the first feed arrives."""
+    import monitor.parse  # noqa: F401  (feedparser and friends)
+
+    analyze_batch(spec, ())
+
+
+def analyze_batch(spec: AnalyzerSpec, items: Sequence[tuple[int, str, str]]) -> list[tuple[int, Analysis]]:
+    """(article id, title, text) → (article id, analysis): the prefilter, then the analyzer if needed."""
+    global _worker_state
+    if _worker_state is None or _worker_state[0] != spec:
+        from monitor.nlp import Analyzer
+
+        entities, model, key_claims = spec
+        _worker_state = (spec, AliasPrefilter(entities), Analyzer(entities, model=model, key_claims=key_claims))
+    _, prefilter, analyzer = _worker_state
+    return [(i, analyzer.analyze(title, text) if prefilter.may_mention(title, text) else EMPTY_ANALYSIS)
+            for i, title, text in items]
