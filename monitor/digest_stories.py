@@ -65,11 +65,14 @@ class Story:
         return self.primary.earlier
 
 
+# Combining marks left by NFKD decomposition (accents): dropping them folds "è" into "e".
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def tokens(article: StoredArticle) -> frozenset[str]:
     """Content words of the title and the lead, accent- and case-folded."""
     text = f"{article.title} {article.text[:LEAD_CHARS]}"
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
     return frozenset(w for w in _WORD.findall(folded) if w not in _STOPWORDS and len(w) > 1)
 
 

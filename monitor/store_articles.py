@@ -11,6 +11,7 @@ from monitor.models import Analysis, Claim, Entry, Mention, StoredArticle
 from monitor.store import Store, dt, ts
 
 PENDING, ANALYZED, BACKLOG = "pending", "analyzed", "backlog"
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
 
 def _keys(entry: Entry) -> tuple[str | None, str | None, str | None]:
@@ -266,24 +267,41 @@ def relevant_entities(salience: dict[str, float], threshold: float) -> list[str]
 
 
 def load_story(store: Store, article_id: int) -> StoredArticle:
-    db = store.db
-    row = db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
-    outlets = tuple(r["name"] for r in db.execute(
-        "SELECT f.name FROM article_sources s JOIN feeds f ON f.id = s.feed_id "
-        "WHERE s.article_id = ? ORDER BY s.seen_at, f.id", (article_id,)))
-    mentions = tuple(Mention(entity=r["entity"], text=r["surface"], start=r["start"], end=r["end"],
-                             in_title=bool(r["in_title"])) for r in db.execute(
-        "SELECT * FROM mentions WHERE article_id = ? ORDER BY in_title, start", (article_id,)))
-    claims = tuple(Claim(kind=r["kind"], speaker=r["speaker"], text=r["text"], start=r["start"],
-                         end=r["end"], sentence=r["sentence"], score=r["score"],
-                         unconfirmed=bool(r["unconfirmed"]), subject=r["subject"]) for r in db.execute(
-        "SELECT * FROM claims WHERE article_id = ? AND rank IS NOT NULL ORDER BY rank", (article_id,)))
-    return StoredArticle(
+    return load_stories(store, [article_id])[0]
+
+
+def load_stories(store: Store, article_ids: Sequence[int]) -> list[StoredArticle]:
+    """Articles with their outlets, mentions and key claims, in the order given (batched reads)."""
+    stories: dict[int, StoredArticle] = {}
+    for start in range(0, len(article_ids), _CHUNK):
+        chunk = list(article_ids[start:start + _CHUNK])
+        stories.update(_load_chunk(store.db, chunk))
+    return [stories[i] for i in article_ids]
+
+
+def _load_chunk(db: sqlite3.Connection, ids: list[int]) -> dict[int, StoredArticle]:
+    marks = ",".join("?" * len(ids))
+    outlets: dict[int, list[str]] = {i: [] for i in ids}
+    for r in db.execute("SELECT s.article_id, f.name FROM article_sources s JOIN feeds f ON f.id = s.feed_id "
+                        f"WHERE s.article_id IN ({marks}) ORDER BY s.seen_at, f.id", ids):
+        outlets[r["article_id"]].append(r["name"])
+    mentions: dict[int, list[Mention]] = {i: [] for i in ids}
+    for r in db.execute(f"SELECT * FROM mentions WHERE article_id IN ({marks}) ORDER BY in_title, start", ids):
+        mentions[r["article_id"]].append(Mention(entity=r["entity"], text=r["surface"], start=r["start"],
+                                                 end=r["end"], in_title=bool(r["in_title"])))
+    claims: dict[int, list[Claim]] = {i: [] for i in ids}
+    for r in db.execute(f"SELECT * FROM claims WHERE article_id IN ({marks}) AND rank IS NOT NULL "
+                        "ORDER BY rank", ids):
+        claims[r["article_id"]].append(Claim(
+            kind=r["kind"], speaker=r["speaker"], text=r["text"], start=r["start"], end=r["end"],
+            sentence=r["sentence"], score=r["score"], unconfirmed=bool(r["unconfirmed"]), subject=r["subject"]))
+    return {row["id"]: StoredArticle(
         id=row["id"], url=row["url"], title=row["title"], text=row["text"],
         published=dt(row["published_at"]), first_seen=dt(row["first_seen_at"]) or datetime.min,
-        outlets=outlets, mentions=mentions, key_claims=claims,
-        salience=json.loads(row["salience"]), alerted=row["alerted_entities"] != "[]",
-        earlier=row["rescanned_at"] is not None)
+        outlets=tuple(outlets[row["id"]]), mentions=tuple(mentions[row["id"]]),
+        key_claims=tuple(claims[row["id"]]), salience=json.loads(row["salience"]),
+        alerted=row["alerted_entities"] != "[]", earlier=row["rescanned_at"] is not None)
+        for row in db.execute(f"SELECT * FROM articles WHERE id IN ({marks})", ids)}
 
 
 def stories_for_digest(store: Store, digest: str, actors: Sequence[str], threshold: float,
@@ -297,7 +315,7 @@ def stories_for_digest(store: Store, digest: str, actors: Sequence[str], thresho
     ids = [r["id"] for r in rows
            if (hits := relevant_entities(json.loads(r["salience"]), threshold))
            and (not wanted or wanted.intersection(hits))]
-    return [load_story(store, i) for i in ids]
+    return load_stories(store, ids)
 
 
 def prune(store: Store, *, now: datetime, older_than: datetime) -> int:
