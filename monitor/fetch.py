@@ -56,6 +56,9 @@ class Fetcher:
             cookies=http.cookiejar.CookieJar(policy=_RejectAllCookies()),  # a bare jar: httpx.Cookies would be copied
             headers={"User-Agent": polling.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             trust_env=False,  # a daemon should not pick up a proxy from whoever started it
+            # Feeds are polled minutes apart, so idle connections are rarely reused, and httpcore
+            # scans every pooled connection on each request: keep the pool small.
+            limits=httpx.Limits(max_connections=polling.concurrency, max_keepalive_connections=4),
         )
         self._semaphore = asyncio.Semaphore(polling.concurrency)
         self._host_locks: dict[str, asyncio.Lock] = {}
