@@ -16,7 +16,7 @@ from monitor.nlp.attribution import subject_before
 from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, verb_group, words
 from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, CONDITIONAL_AUX, PREPOSITIONS, RUMOUR_HEADS
 from monitor.nlp.speakers import PERSON_NOUNS, SpeakerContext
-from monitor.nlp.subjects import skip_apposition
+from monitor.nlp.subjects import sentence_subject, skip_apposition
 from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
 _SECONDO = re.compile(r"\b[Ss]econdo\s+")
@@ -161,12 +161,48 @@ def _said_that(ctx: SpeakerContext, start: int, end: int, masked: str, sentence:
         elif _NON_FINITE.search(ws[k].low):
             continue  # "assicurarsi che", "dicendo che": no subject of its own
         speaker = subject_before(ctx, ws, k)
+        cue = ctx.text[ws[k].start:ws[i].end]
         if speaker:
-            cue = ctx.text[ws[k].start:ws[i].end]
             why = (f'pro-drop "{cue}" inherits the last speaker {speaker}' if ctx.how[0] == "inherit"
                    else f'{ctx.describe()}, subject of "{cue}"')
-            return _claim(ctx, "reported", speaker, ws[i].end, end, sentence, why)
+            return _claim(ctx, "reported", speaker, *_body(ctx.text, ws[i].end, end), sentence, why)
+        speaker = _coordinated_subject(ctx, ws, k, start, masked)
+        if speaker:
+            why = f'{ctx.describe()}, subject of the first clause, carried over to "{cue}"'
+            return _claim(ctx, "reported", speaker, *_body(ctx.text, ws[i].end, end), sentence, why)
     return None
+
+
+_COORDINATORS = frozenset(("e", "ed", "ma", "però"))
+
+
+def _coordinated_subject(ctx: SpeakerContext, ws: Sequence[Word], k: int, start: int, masked: str) -> str | None:
+    """`Altman non ha commentato, ma in un post su X ha scritto che …`: a coordinated clause with no
+    subject of its own (only adverbs and adjuncts after `ma`/`e`) takes the subject the sentence opens
+    with, unless another person is named in between (precision first)."""
+    for c in range(k - 1, 0, -1):
+        if ws[c].low not in _COORDINATORS:
+            continue
+        p, q = c + 1, -1
+        while p != q:
+            q = p
+            p = skip_adjuncts(ws, skip_adverbs(ws, p, 1, clitics=False))
+        if p != k:
+            return None
+        who, at = sentence_subject(ctx, start, ws[c].start, masked)
+        if not who or ctx.other_person(at, ws[k].start, who):
+            return None
+        return who
+    return None
+
+
+def _body(text: str, start: int, end: int) -> tuple[int, int]:
+    """A `che` clause that is one whole quotation (`ha scritto che «il lavoro continua».`): its words."""
+    body = text[start:end].strip(" ,;:.")
+    if len(body) > 2 and body[0] in "«“\"" and body[-1] in "»”\"" and not any(m in body[1:-1] for m in "«»“”\""):
+        s = text.index(body, start) + 1
+        return s, s + len(body) - 2
+    return start, end
 
 
 def _claim(ctx: SpeakerContext, kind: str, speaker: str | None, start: int, end: int, sentence: str,

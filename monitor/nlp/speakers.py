@@ -37,10 +37,13 @@ _NOT_BEFORE_NAME = ARTICLES | wordset("""
 d di del dello della dei degli delle dell a ad al allo alla ai agli alle all in nel nello nella nei negli
 nelle nell su sul sullo sulla sui sugli sulle sull
 """)
+# An interview's agent: the outlet (or journalist) who asked, never the one who answers.
+_INTERVIEWED_BY = re.compile(r"\b(?:intervistat|interpellat|contattat|sentit|raggiunt)[oaie][ \u00a0]+"
+                             r"(?:da|dal|dallo|dalla|dai|dagli|dalle|dall['’])[ \u00a0]*\Z", re.I)
 _MIDCAP = re.compile(r"(?:[a-zà-ÿ0-9,;:)»”]|[A-ZÀ-Ý][\w-]+)[ \u00a0]+([A-ZÀ-Ý][\w’'-]*)")
 _ARTICLE_FIRST = re.compile(r"(?:il|lo|la|l['’]|i|gli|le)\s*[A-Z]", re.I)
 _DI_WORDS = frozenset("di del dello della dei degli delle dell".split())
-_ROLE_KEY_DROP = re.compile(r"^(?:il|lo|la|l['’]|i|gli|le|un|uno|una|un['’])\s*", re.I)
+_ROLE_KEY_DROP = re.compile(r"^(?:(?:il|lo|la|i|gli|le|un|uno|una)\b|l['’]|un['’])\s*", re.I)  # not "Ilya"
 _APPOSITION = re.compile(
     r"\b(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|[Uu]n|[Uu]na)\s*"
     r"((?:[a-zà-ÿ]+\s+){0,4}(?:di|del|della|dei|degli|delle|dell['’])\s*[A-Z][\w.]*)"
@@ -204,12 +207,15 @@ class SpeakerContext:
                 return True  # a name inside a quotation is blanked in `masked`: it does not count
         said = speaker or ""
         for s, e in self.person_ents:
-            if start <= s < end and self.text[s:e] not in said and not self._after_preposition(s):
+            if (start <= s < end and self.text[s:e] not in said and not self._after_preposition(s)
+                    and not self._interviewer(s)):
                 return True
         for m in _FULL_NAME.finditer(self.masked, start, end):
             name = m.group(2)
             if name in said or said in name or m.group("prev").lower().rstrip("'’") in _NOT_BEFORE_NAME:
                 continue
+            if self._interviewer(m.start(2)):
+                continue  # untracked names only: a tracked person after "intervistato da" still competes
             if any(f.start < m.end(2) and m.start(2) < f.end for f in self.mentions):
                 continue  # a tracked actor: counted above when it is a person
             return True
@@ -218,6 +224,10 @@ class SpeakerContext:
     def _after_preposition(self, pos: int) -> bool:
         m = _PREV_WORD.search(self.masked, max(0, pos - 20), pos)
         return m is not None and m.group(1).lower() in _NOT_BEFORE_NAME
+
+    def _interviewer(self, pos: int) -> bool:
+        """"intervistato da Le Monde", "contattata dal Financial Times": an outlet, not a rival speaker."""
+        return _INTERVIEWED_BY.search(self.masked, max(0, pos - 40), pos) is not None
 
     def describe(self) -> str:
         return describe(self.how)

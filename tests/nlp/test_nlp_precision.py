@@ -148,3 +148,50 @@ def test_reported(analyzer: Analyzer, text: str, speaker: str | None, said: str)
 ])
 def test_why_of_the_last_quote(analyzer: Analyzer, text: str, expected: str) -> None:
     assert [c.why for c in analyzer.analyze("", text).claims if c.kind == "quote"][-1] == expected
+
+
+# A coordinated clause with no subject of its own takes the first clause's subject; an interviewer
+# ("intervistato da Le Monde") is an outlet, not a rival. (text, [(kind, speaker, text)]) of non-statements.
+C = tuple[str, str | None, str]
+CARRIED: list[tuple[str, list[C]]] = [
+    ("Sam Altman non ha commentato direttamente, ma in un post su X ha scritto che «il lavoro continua».",
+     [("reported", "sam_altman", "il lavoro continua")]),
+    ("Elon Musk ha attaccato OpenAI e poi ha aggiunto che la causa andrà avanti.",
+     [("reported", "elon_musk", "la causa andrà avanti.")]),
+    ("Sam Altman ha presentato il modello, ma ha precisato che il lancio in Europa slitterà.",
+     [("reported", "sam_altman", "il lancio in Europa slitterà.")]),
+    # "Ilya" does not start with the article "il"
+    ("Ilya Sutskever ha lasciato OpenAI, ma in un'intervista al Financial Times ha detto che la sicurezza resta "
+     "la priorità.", [("reported", "ilya_sutskever", "la sicurezza resta la priorità.")]),
+    ("Ilya Sutskever ha lasciato OpenAI, ma Jan Leike ha detto che la sicurezza resta la priorità.",
+     [("reported", "Jan Leike", "la sicurezza resta la priorità.")]),
+    ("Elon Musk non ha risposto ai giornalisti, però su X ha scritto che «OpenAI è finita».",
+     [("reported", "elon_musk", "OpenAI è finita")]),
+    ("Nel frattempo Ilya Sutskever, intervistato da Le Monde, ha spiegato di voler restare lontano dalle "
+     "polemiche. «Il mio lavoro è la sicurezza», ha detto.",
+     [("quote", "ilya_sutskever", "Il mio lavoro è la sicurezza")]),
+    ("Sam Altman, intervistato dal Financial Times, ha parlato dei costi. «Scenderanno», ha aggiunto.",
+     [("quote", "sam_altman", "Scenderanno")]),
+    ("Elon Musk, contattato da La Stampa, ha confermato la causa. «Andremo fino in fondo», ha detto.",
+     [("quote", "elon_musk", "Andremo fino in fondo")]),
+    ("Sam Altman ha parlato a Repubblica dei nuovi modelli. «Arriveranno presto», ha detto.",
+     [("quote", "sam_altman", "Arriveranno presto")]),
+    ("Ilya Sutskever ha parlato al Financial Times. «La sicurezza prima di tutto», ha detto.",
+     [("quote", "ilya_sutskever", "La sicurezza prima di tutto")]),
+    # a real second person: the right speaker, or none
+    ("Sam Altman non ha commentato, ma Elon Musk ha scritto che «il lavoro continua».",
+     [("reported", "elon_musk", "il lavoro continua")]),
+    ("Sam Altman non ha commentato, ma il suo collega Jan Leike ha scritto che il clima è teso.",
+     [("reported", "Jan Leike", "il clima è teso.")]),
+    ("Sam Altman ha criticato Elon Musk, ma ha precisato che la causa è legittima.", []),
+    ("Sam Altman ha incontrato Jan Leike e poi ha aggiunto che il clima è disteso.", []),
+    ("Ilya Sutskever, intervistato da Le Monde, ha incontrato Jan Leike. «Il mio lavoro è la sicurezza», ha detto.",
+     []),
+    ("Sam Altman, intervistato da Le Monde, ha criticato Elon Musk. «Non ci faremo distrarre», ha detto.", []),
+    ("Ilya Sutskever ha discusso con Jan Leike. «Il mio lavoro è la sicurezza», ha detto.", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CARRIED)
+def test_carried_subject(analyzer: Analyzer, text: str, expected: list[C]) -> None:
+    assert [(c.kind, c.speaker, c.text) for c in analyzer.analyze("", text).claims if c.kind != "statement"] == expected
