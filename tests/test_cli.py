@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -25,6 +24,7 @@ import pytest
 import trustme
 from ingest_server import Route, serve
 from smtp_server import SmtpServer
+from world import write_config
 
 from monitor.cli import build_parser, main
 from monitor.config import DEFAULT_ENTITIES
@@ -36,26 +36,6 @@ RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 # Variables the developer's shell (or systemd) may set that would change what a command does.
 _SCRUB = ("STATE_DIRECTORY", "JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
           "MONITOR_CONFIG", "MONITOR_LOG_LEVEL", "MONITOR_SMTP_PASSWORD", "SSL_CERT_FILE", "SSL_CERT_DIR")
-
-
-def write_config(folder: Path, feeds: Sequence[tuple[str, str]], *, smtp_port: int, tls: str = "none",
-                 username: str = "", digest: str | None = "0 7 * * *", extra: str = "",
-                 name: str = "config.toml") -> Path:
-    """A complete main config in `folder` (entities copied next to it, state in folder/state)."""
-    shutil.copy(DEFAULT_ENTITIES, folder / "entities.toml")
-    lines = ["[general]", 'state_dir = "state"', "", "[polling]", "backfill_hours = 1000000",
-             "timeout_seconds = 10", "", "[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}",
-             f'tls = "{tls}"', 'sender = "monitor@example.it"', "timeout_seconds = 5"]
-    if username:
-        lines.append(f'username = "{username}"')
-    if digest is not None:
-        lines += ["", "[[digest]]", 'name = "mattina"', f'schedule = "{digest}"',
-                  'recipients = ["redazione@example.it"]']
-    for url, title in feeds:
-        lines += ["", "[[feeds]]", f'url = "{url}"', f'name = "{title}"']
-    path = folder / name
-    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
-    return path
 
 
 def run_monitor(*args: str | Path, env: Mapping[str, str] | None = None,

@@ -7,7 +7,6 @@ one), SIGTERM → STOPPING and exit 0, a bad config exits 78 before READY.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,35 +18,11 @@ from pathlib import Path
 import pytest
 from ingest_server import Route, serve
 from smtp_server import SmtpServer
+from world import write_config
 
-from monitor.config import DEFAULT_ENTITIES
 from monitor.errors import EX_CONFIG
 
 DEMO_FEED = Path(__file__).resolve().parent.parent / "monitor" / "data" / "demo" / "tecnoitalia.xml"
-
-
-def write_config(folder: Path, feed_url: str, smtp_port: int, extra: str = "") -> Path:
-    shutil.copy(DEFAULT_ENTITIES, folder / "entities.toml")
-    path = folder / "config.toml"
-    path.write_text(f"""
-[general]
-state_dir = "state"
-[polling]
-backfill_hours = 1000000
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-sender = "monitor@localhost"
-[[digest]]
-name = "ogni-minuto"
-schedule = "* * * * *"
-recipients = ["redazione@example.com"]
-[[feeds]]
-url = "{feed_url}"
-name = "TecnoItalia"
-{extra}""", encoding="utf-8")
-    return path
 
 
 class Notifications:
@@ -78,7 +53,8 @@ def daemon_env(tmp_path: Path) -> Iterator[tuple[Path, Notifications, SmtpServer
     with serve({"/feed.xml": Route(body=DEMO_FEED.read_bytes(),
                                    headers={"Content-Type": "application/rss+xml"})}) as http, \
             SmtpServer() as smtp:
-        config = write_config(tmp_path, http.url("/feed.xml"), smtp.port)
+        config = write_config(tmp_path, [(http.url("/feed.xml"), "TecnoItalia")], smtp_port=smtp.port,
+                              digest="* * * * *")
         notes = Notifications(tmp_path)
         yield config, notes, smtp
         notes.sock.close()
@@ -141,7 +117,8 @@ def test_watchdog_pings_at_half_the_period(daemon_env: tuple[Path, Notifications
 
 def test_bad_config_exits_78_before_ready(tmp_path: Path) -> None:
     notes = Notifications(tmp_path)
-    config = write_config(tmp_path, "http://127.0.0.1:9/feed.xml", 25, extra="bogus = 1\n")
+    config = write_config(tmp_path, [("http://127.0.0.1:9/feed.xml", "TecnoItalia")], smtp_port=25,
+                          extra="bogus = 1\n")
     proc = start(config, notes)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == EX_CONFIG
