@@ -128,11 +128,10 @@ async def rescan(rt: Runtime, entity_ids: set[str]) -> int:
     if not entity_ids:
         return 0
     now = rt.clock()
-    loop = asyncio.get_running_loop()
     gained = 0
     for article_id in articles.recent_analyzed(rt.store, now - timedelta(days=rt.config.nlp.rescan_days)):
         title, text = articles.article_text(rt.store, article_id)
-        analysis = await loop.run_in_executor(rt.nlp_pool, analyze_text, rt, title, text)
+        [(_, analysis)] = await _analyze(rt, [(article_id, title, text)])
         relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
         before = set(articles.relevant_entities(articles.load_story(rt.store, article_id).salience,
                                                 rt.config.nlp.relevance_threshold))
@@ -149,7 +148,19 @@ def analyze_text(rt: Runtime, title: str, text: str) -> Analysis:
     """The analyzer's result, or an empty one when no alias can possibly occur (most articles)."""
     if not rt.prefilter.may_mention(title, text):
         return EMPTY_ANALYSIS
-    return rt.analyzer.analyze(title, text)
+    return rt.local_analyzer().analyze(title, text)
+
+
+async def _analyze(rt: Runtime, texts: list[tuple[int, str, str]]) -> list[tuple[int, Analysis]]:
+    """(id, title, text) → (id, analysis), off the event loop."""
+    loop = asyncio.get_running_loop()
+    if rt.parse_pool is not None:
+        # The parse workers analyse: the main process keeps only I/O and the store (and never
+        # loads spaCy).
+        spec: AnalyzerSpec = (tuple(rt.config.entities), rt.config.nlp.model, rt.config.nlp.key_claims)
+        return await loop.run_in_executor(rt.parse_pool, analyze_batch, spec, texts)
+    return await loop.run_in_executor(
+        rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
 
 
 def _rank_by_novelty(rt: Runtime, article_id: int, analysis: Analysis) -> Analysis:
@@ -169,15 +180,7 @@ async def analyze_articles(rt: Runtime, article_ids: list[int]) -> None:
     if not article_ids:
         return
     texts = articles.article_texts(rt.store, article_ids)
-    loop = asyncio.get_running_loop()
-    if rt.parse_pool is not None:
-        # The parse workers analyse too: the main process keeps only I/O and the store.
-        spec: AnalyzerSpec = (tuple(rt.config.entities), rt.config.nlp.model, rt.config.nlp.key_claims)
-        results = await loop.run_in_executor(rt.parse_pool, analyze_batch, spec, texts)
-    else:
-        results = await loop.run_in_executor(
-            rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
-    results = [(i, _rank_by_novelty(rt, i, a)) for i, a in results]
+    results = [(i, _rank_by_novelty(rt, i, a)) for i, a in await _analyze(rt, texts)]
     newly = articles.save_analyses(rt.store, results, normalise_claim_text)
     for article_id, analysis in results:
         relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))

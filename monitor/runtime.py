@@ -8,13 +8,16 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from monitor.config import Config, FeedConfig
 from monitor.digest import RenderContext
 from monitor.fetch import Fetcher
-from monitor.nlp import Analyzer
 from monitor.prefilter import AliasPrefilter
 from monitor.store import Store
+
+if TYPE_CHECKING:
+    from monitor.nlp import Analyzer
 
 
 def utc_now() -> datetime:
@@ -28,7 +31,8 @@ class Runtime:
     config: Config
     store: Store
     fetcher: Fetcher
-    analyzer: Analyzer
+    # Built on first use (local_analyzer): with parse workers the main process never needs it.
+    analyzer: Analyzer | None = None
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
     tls_context: ssl.SSLContext | None = None
@@ -37,6 +41,7 @@ class Runtime:
     nlp_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "nlp"))
     parse_pool: Executor | None = None
     prefilter: AliasPrefilter = field(init=False)
+    _feed_index: tuple[Config, dict[str, FeedConfig]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.prefilter = AliasPrefilter(self.config.entities)
@@ -50,12 +55,26 @@ class Runtime:
 
     def set_config(self, config: Config) -> None:
         """Swap in a reloaded config: actor patterns and the prefilter follow the entities."""
-        self.analyzer.set_entities(config.entities)
+        if self.analyzer is not None:
+            self.analyzer.set_entities(config.entities)
         self.prefilter = AliasPrefilter(config.entities)
         self.config = config
 
+    def local_analyzer(self) -> Analyzer:
+        """The in-process NLP pipeline, loaded (with spaCy) the first time it is asked for."""
+        if self.analyzer is None:
+            from monitor.nlp import Analyzer
+
+            nlp = self.config.nlp
+            self.analyzer = Analyzer(self.config.entities, model=nlp.model, key_claims=nlp.key_claims)
+        return self.analyzer
+
     def feed_config(self, config_url: str) -> FeedConfig | None:
-        return next((f for f in self.config.feeds if f.url == config_url), None)
+        # Indexed once per config: a poll cycle looks up every feed, and a linear scan each
+        # time is quadratic in the number of feeds.
+        if self._feed_index is None or self._feed_index[0] is not self.config:
+            self._feed_index = (self.config, {f.url: f for f in self.config.feeds})
+        return self._feed_index[1].get(config_url)
 
     def render_context(self) -> RenderContext:
         domain = self.config.smtp.sender.rpartition("@")[2] or "localhost"

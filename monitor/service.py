@@ -20,7 +20,6 @@ from monitor import store_outbox as outbox
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
-from monitor.nlp import Analyzer
 from monitor.sdnotify import monotonic_usec, notify, watchdog_interval
 from monitor.store import Store
 from monitor.store_articles import pending_articles, prune
@@ -36,7 +35,6 @@ def open_runtime(config: Config) -> pipeline.Runtime:
     """Config, state and NLP pipeline loaded: everything READY=1 promises."""
     store = Store(config.database)
     feeds.sync_feeds(store, config.feeds)
-    analyzer = Analyzer(config.entities, model=config.nlp.model, key_claims=config.nlp.key_claims)
     pool = None
     if config.polling.parse_workers:
         # spawn, not fork: the daemon has threads (NLP, SMTP test servers) that fork would copy.
@@ -46,8 +44,10 @@ def open_runtime(config: Config) -> pipeline.Runtime:
                                    initializer=warm_worker, initargs=(spec,))
         for job in [pool.submit(analyze_batch, spec, ()) for _ in range(config.polling.parse_workers)]:
             job.result()
-    return pipeline.Runtime(config=config, store=store, fetcher=Fetcher(config.polling), analyzer=analyzer,
-                            parse_pool=pool)
+    rt = pipeline.Runtime(config=config, store=store, fetcher=Fetcher(config.polling), parse_pool=pool)
+    if pool is None:
+        rt.local_analyzer()  # loaded before READY=1, not on the first article
+    return rt
 
 
 class Daemon:
