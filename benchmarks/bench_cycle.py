@@ -69,7 +69,7 @@ backfill_hours = 1000000  # every synthetic item counts as new on the first poll
 concurrency = {concurrency}
 timeout_seconds = 120
 jitter = 0.0
-parse_workers = {os.cpu_count() or 1}  # both cores parse, as the config comment advises
+parse_workers = {int(os.environ.get("BENCH_PARSE_WORKERS", "1"))}  # one worker + the daemon's thread use both cores
 
 [smtp]
 host = "127.0.0.1"
@@ -275,7 +275,7 @@ def _worker(kind: str, urls_file: Path, args: argparse.Namespace) -> dict[str, A
            "--warm-runs", str(args.warm_runs), "--warm-gap", str(args.warm_gap)]
     if args.breakdown:
         cmd.append("--breakdown")
-    run = run_measured(cmd, args.step_timeout)
+    run = run_measured(cmd, args.step_timeout, env=_clean_env({"BENCH_PARSE_WORKERS": str(args.parse_workers)}))
     if run["returncode"] != 0 or run["timed_out"]:
         raise RuntimeError(f"{kind} worker failed (exit {run['returncode']}, timed out: {run['timed_out']}):\n"
                            f"{run['stderr'][-3000:]}")
@@ -390,7 +390,7 @@ def report(args: argparse.Namespace, servers_info: dict[str, Any], mon: dict[str
         f"Feeds: {servers_info['bytes'] / 1e6:.1f} MB in total, {servers_info['actor_items']} items "
         f"({100 * servers_info['actor_items'] / max(1, items):.0f} %) naming a tracked actor; "
         f"{args.feeds} loopback hosts served by {args.servers} processes; monitor concurrency "
-        f"{args.concurrency}.",
+        f"{args.concurrency}, parse_workers {args.parse_workers}.",
         "",
         "| run | wall s | items/s | CPU s | peak RSS MB |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -457,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", type=int, default=2, help="feed server processes")
     parser.add_argument("--r2e", help="path of rss2email's r2e (default: on PATH or beside python)")
     parser.add_argument("--no-peer", action="store_true", help="skip rss2email")
+    parser.add_argument("--parse-workers", type=int, default=1,
+                        help="monitor's polling.parse_workers (each holds its own spaCy)")
     parser.add_argument("--warm-runs", type=int, default=3,
                         help="warm cycles (and rss2email warm runs); the median is reported")
     parser.add_argument("--warm-gap", type=float, default=6.0,

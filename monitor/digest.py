@@ -8,8 +8,8 @@ and filtered again before it can reach a header.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -57,12 +57,22 @@ def make_message_id(domain: str) -> str:
 
 def render_digest(ctx: RenderContext, digest: DigestConfig, entities: Sequence[EntityConfig],
                   stories: Sequence[StoredArticle], health: Sequence[FeedHealth], now: datetime,
-                  message_id: str) -> OutgoingMessage | None:
-    """The digest message, or None when there is nothing to say and empty digests are off."""
+                  message_id: str,
+                  full_texts: Callable[[list[int]], dict[int, str]] | None = None) -> OutgoingMessage | None:
+    """The digest message, or None when there is nothing to say and empty digests are off.
+
+    Stories may come with their leads only; `full_texts` then supplies the whole text of the
+    ones shown (their snippet is cut around the actor's mention, wherever it is).
+    """
     merged = merge_duplicates(stories)
     sections, included = arrange(merged, entities, digest.actors, digest.max_per_section, digest.max_stories)
     if not included and not digest.send_empty:
         return None
+    if full_texts is not None:
+        shown = [story for section in sections for story in section.stories]
+        texts = full_texts([story.primary.id for story in shown])
+        for story in shown:
+            story.primary = replace(story.primary, text=texts.get(story.primary.id, story.primary.text))
     names = {e.id: e.name for e in entities}
     local_now = now.astimezone(ctx.timezone)
     view_sections = [

@@ -22,6 +22,7 @@ from monitor.alerts import alert_recipients, quiet_until
 from monitor.config import DigestConfig
 from monitor.delivery import flush_outbox, unsent
 from monitor.digest import make_message_id, render_alert, render_digest
+from monitor.digest_stories import LEAD_CHARS
 from monitor.errors import FeedGoneError, FetchError, NotAFeedError
 from monitor.fulltext import fetch_full_text
 from monitor.models import Analysis, OutgoingMessage
@@ -73,8 +74,7 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
         result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
         parsed = None
         if result.status != 304:
-            parsed = await asyncio.get_running_loop().run_in_executor(
-                rt.parse_pool, parse_feed, result.body, result.headers, result.url, rt.clock())
+            parsed = await rt.offload.anywhere(parse_feed, result.body, result.headers, result.url, rt.clock())
     except FeedGoneError as exc:
         _failed(rt, feed, interval, f"{exc} (disabled; re-enable by editing the config)", None, True)
         log.error("feed %s is gone (410): disabled", feed.url)
@@ -153,13 +153,11 @@ def analyze_text(rt: Runtime, title: str, text: str) -> Analysis:
 
 async def _analyze(rt: Runtime, texts: list[tuple[int, str, str]]) -> list[tuple[int, Analysis]]:
     """(id, title, text) → (id, analysis), off the event loop."""
-    loop = asyncio.get_running_loop()
     if rt.parse_pool is not None:
-        # The parse workers analyse: the main process keeps only I/O and the store (and never
-        # loads spaCy).
+        # The parse workers analyse: the main process never loads spaCy.
         spec: AnalyzerSpec = (tuple(rt.config.entities), rt.config.nlp.model, rt.config.nlp.key_claims)
-        return await loop.run_in_executor(rt.parse_pool, analyze_batch, spec, texts)
-    return await loop.run_in_executor(
+        return await rt.offload.in_workers(analyze_batch, spec, texts)
+    return await asyncio.get_running_loop().run_in_executor(
         rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
 
 
@@ -221,12 +219,14 @@ def digest_due(rt: Runtime, digest: DigestConfig) -> bool:
 def _render(rt: Runtime, digest: DigestConfig, force: bool = False) -> tuple[list[int], OutgoingMessage | None]:
     now = rt.clock()
     stories = articles.stories_for_digest(rt.store, digest.name, digest.actors,
-                                          rt.config.nlp.relevance_threshold, now - DIGEST_LOOKBACK)
+                                          rt.config.nlp.relevance_threshold, now - DIGEST_LOOKBACK,
+                                          text_chars=LEAD_CHARS)
     health = feeds.failing_feeds(rt.store, now, rt.config.health_after_hours)
     if force:
         digest = replace(digest, send_empty=True)
     message = render_digest(rt.render_context(), digest, rt.config.entities, stories, health, now,
-                            make_message_id(rt.render_context().list_id))
+                            make_message_id(rt.render_context().list_id),
+                            full_texts=lambda ids: {i: text for i, _, text in articles.article_texts(rt.store, ids)})
     return [s.id for s in stories], message
 
 

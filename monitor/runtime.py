@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from monitor.config import Config, FeedConfig
 from monitor.digest import RenderContext
 from monitor.fetch import Fetcher
+from monitor.offload import Offload
 from monitor.prefilter import AliasPrefilter
 from monitor.store import Store
 
@@ -41,17 +42,18 @@ class Runtime:
     nlp_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "nlp"))
     parse_pool: Executor | None = None
     prefilter: AliasPrefilter = field(init=False)
+    offload: Offload = field(init=False)
     _feed_index: tuple[Config, dict[str, FeedConfig]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.prefilter = AliasPrefilter(self.config.entities)
+        self.offload = Offload(self.parse_pool, self.config.polling.parse_workers)
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
         self.store.close()
         self.nlp_pool.shutdown(wait=False)
-        if self.parse_pool is not None:
-            self.parse_pool.shutdown(wait=True, cancel_futures=True)
+        self.offload.shutdown()
 
     def set_config(self, config: Config) -> None:
         """Swap in a reloaded config: actor patterns and the prefilter follow the entities."""

@@ -270,17 +270,22 @@ def load_story(store: Store, article_id: int) -> StoredArticle:
     return load_stories(store, [article_id])[0]
 
 
-def load_stories(store: Store, article_ids: Sequence[int]) -> list[StoredArticle]:
-    """Articles with their outlets, mentions and key claims, in the order given (batched reads)."""
+def load_stories(store: Store, article_ids: Sequence[int], text_chars: int | None = None) -> list[StoredArticle]:
+    """Articles with their outlets, mentions and key claims, in the order given (batched reads).
+
+    `text_chars` keeps only the start of each text: a digest weighs thousands of candidates on
+    their leads and needs the whole text of the few it shows.
+    """
     stories: dict[int, StoredArticle] = {}
     for start in range(0, len(article_ids), _CHUNK):
         chunk = list(article_ids[start:start + _CHUNK])
-        stories.update(_load_chunk(store.db, chunk))
+        stories.update(_load_chunk(store.db, chunk, text_chars))
     return [stories[i] for i in article_ids]
 
 
-def _load_chunk(db: sqlite3.Connection, ids: list[int]) -> dict[int, StoredArticle]:
+def _load_chunk(db: sqlite3.Connection, ids: list[int], text_chars: int | None) -> dict[int, StoredArticle]:
     marks = ",".join("?" * len(ids))
+    text_column = f"substr(text, 1, {int(text_chars)})" if text_chars is not None else "text"
     outlets: dict[int, list[str]] = {i: [] for i in ids}
     for r in db.execute("SELECT s.article_id, f.name FROM article_sources s JOIN feeds f ON f.id = s.feed_id "
                         f"WHERE s.article_id IN ({marks}) ORDER BY s.seen_at, f.id", ids):
@@ -296,16 +301,18 @@ def _load_chunk(db: sqlite3.Connection, ids: list[int]) -> dict[int, StoredArtic
             kind=r["kind"], speaker=r["speaker"], text=r["text"], start=r["start"], end=r["end"],
             sentence=r["sentence"], score=r["score"], unconfirmed=bool(r["unconfirmed"]), subject=r["subject"]))
     return {row["id"]: StoredArticle(
-        id=row["id"], url=row["url"], title=row["title"], text=row["text"],
+        id=row["id"], url=row["url"], title=row["title"], text=row["body"],
         published=dt(row["published_at"]), first_seen=dt(row["first_seen_at"]) or datetime.min,
         outlets=tuple(outlets[row["id"]]), mentions=tuple(mentions[row["id"]]),
         key_claims=tuple(claims[row["id"]]), salience=json.loads(row["salience"]),
         alerted=row["alerted_entities"] != "[]", earlier=row["rescanned_at"] is not None)
-        for row in db.execute(f"SELECT * FROM articles WHERE id IN ({marks})", ids)}
+        for row in db.execute(f"SELECT id, url, title, {text_column} AS body, published_at, first_seen_at, "
+                              "salience, alerted_entities, rescanned_at FROM articles "
+                              f"WHERE id IN ({marks})", ids)}
 
 
 def stories_for_digest(store: Store, digest: str, actors: Sequence[str], threshold: float,
-                       since: datetime) -> list[StoredArticle]:
+                       since: datetime, text_chars: int | None = None) -> list[StoredArticle]:
     """Analysed, relevant articles this digest has not covered yet, oldest first."""
     rows = store.db.execute(
         "SELECT id, salience FROM articles WHERE status = ? AND first_seen_at >= ? AND id NOT IN "
@@ -315,7 +322,7 @@ def stories_for_digest(store: Store, digest: str, actors: Sequence[str], thresho
     ids = [r["id"] for r in rows
            if (hits := relevant_entities(json.loads(r["salience"]), threshold))
            and (not wanted or wanted.intersection(hits))]
-    return load_stories(store, ids)
+    return load_stories(store, ids, text_chars)
 
 
 def prune(store: Store, *, now: datetime, older_than: datetime) -> int:

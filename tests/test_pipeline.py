@@ -147,3 +147,26 @@ async def test_quote_already_published_elsewhere_is_not_a_key_claim(
     key = {s.title: [c.text for c in s.key_claims] for s in stories}
     assert key["Altman a Roma"] == ["Il futuro è aperto"]
     assert key["Altman ancora"] == ["Apriremo un ufficio a Milano"]
+
+
+async def test_digest_snippet_comes_from_deep_in_a_long_article(
+        world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+    # Candidates are weighed on their leads; the stories shown still get their whole text.
+    config_path, routes, smtp = world
+    filler = " ".join(f"Il mercato dei semiconduttori è cresciuto nel trimestre numero {i}." for i in range(40))
+    body = f"{filler} Secondo Sam Altman la nuova piattaforma arriverà in Italia entro l'estate."
+    routes["/feed.xml"] = Route(body=feed(("long1", "Mercati e intelligenza artificiale", body, RECENT)))
+    rt = open_runtime(load_config(config_path))
+    rt.clock = Clock(NOW)
+    try:
+        await pipeline.poll_feeds(rt, force=True)
+        assert pipeline.run_digest(rt, rt.config.digests[0]) is not None
+        assert await pipeline.flush_outbox(rt) == 1
+    finally:
+        await rt.aclose()
+    (received,) = smtp.messages
+    text = email.message_from_bytes(received.raw, policy=email.policy.default).get_body(("plain",))
+    assert text is not None
+    shown = " ".join(text.get_content().split())
+    assert "arriverà in Italia entro l'estate" in shown
+    assert "trimestre numero 0." not in shown  # the snippet is the mention's sentence, not the lead
