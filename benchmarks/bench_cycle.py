@@ -420,7 +420,8 @@ def report(args: argparse.Namespace, servers_info: dict[str, Any], mon: dict[str
         f"digest {cold['digest_bytes']} bytes, outbox {counts['outbox']}; poll {cold['poll_wall']:.2f} s of "
         f"{cold['wall']:.2f} s; startup (config + open_runtime) {mon['setup']['wall']:.2f} s, not counted; parse/analysis workers {mon.get('workers_cpu', 0):.1f} CPU s in all.",
         f"monitor warm: {warm['statuses']}, {warm['new_articles']} new; {len(warm['runs'])} warm cycles "
-        f"({', '.join(f'{w:.2f}' for w in warm['runs'])} s), {args.warm_gap:g} s apart, the median shown.",
+        f"({', '.join(f'{w:.2f}' for w in warm['runs'])} s), {args.warm_gap:g} s apart, the median shown "
+        f"(poll {warm['poll_wall']:.2f} s, digest {warm['wall'] - warm['poll_wall']:.2f} s).",
         "peak RSS column: the main process alone (ru_maxrss); the memory line below the ratios sums every "
         "process of the run (sampled every 20 ms from outside; PSS counts a shared page once).",
     ]
