@@ -315,7 +315,10 @@ def stories_for_digest(store: Store, digest: str, actors: Sequence[str], thresho
                        since: datetime, text_chars: int | None = None) -> list[StoredArticle]:
     """Analysed, relevant articles this digest has not covered yet, oldest first."""
     rows = store.db.execute(
-        "SELECT id, salience FROM articles WHERE status = ? AND first_seen_at >= ? AND id NOT IN "
+        # Most articles name no actor at all ('{}'): leave them in SQLite instead of decoding
+        # their JSON on every digest run.
+        "SELECT id, salience FROM articles WHERE status = ? AND first_seen_at >= ? AND salience != '{}' "
+        "AND id NOT IN "
         "(SELECT article_id FROM digest_marks WHERE digest = ?) ORDER BY COALESCE(published_at, "
         "first_seen_at), id", (ANALYZED, ts(since), digest)).fetchall()
     wanted = set(actors)
