@@ -81,21 +81,34 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def merge_duplicates(articles: Sequence[StoredArticle]) -> list[Story]:
-    """Group articles reporting the same event; the earliest seen becomes the primary."""
+    """Group articles reporting the same event; the earliest seen becomes the primary.
+
+    An article joins the first story (in order of creation) that has its URL or whose primary's
+    words overlap enough. Only stories sharing the URL or at least one word can qualify, so an
+    index of both finds the candidates without comparing every pair (thousands of stories after
+    a backfill).
+    """
     ordered = sorted(articles, key=lambda a: (a.first_seen, a.id))
     stories: list[Story] = []
-    keys: list[tuple[frozenset[str], set[str]]] = []  # per story: tokens of primary, urls
+    primary_words: list[frozenset[str]] = []
+    by_word: dict[str, list[int]] = {}
+    by_url: dict[str, set[int]] = {}  # URL → every story holding an article with it
     for article in ordered:
         words = tokens(article)
-        for story, (story_words, urls) in zip(stories, keys, strict=True):
-            if (article.url and article.url in urls) or jaccard(words, story_words) >= DUPLICATE_JACCARD:
-                story.members.append(article)
-                if article.url:
-                    urls.add(article.url)
-                break
-        else:
+        same_url = by_url.get(article.url, set()) if article.url else set()
+        candidates = same_url.union(*(by_word.get(w, ()) for w in words))
+        home = next((i for i in sorted(candidates)
+                     if i in same_url or jaccard(words, primary_words[i]) >= DUPLICATE_JACCARD), None)
+        if home is None:
+            home = len(stories)
             stories.append(Story(article))
-            keys.append((words, {article.url} if article.url else set()))
+            primary_words.append(words)
+            for w in words:
+                by_word.setdefault(w, []).append(home)
+        else:
+            stories[home].members.append(article)
+        if article.url:
+            by_url.setdefault(article.url, set()).add(home)
     return stories
 
 
