@@ -69,7 +69,7 @@ backfill_hours = 1000000  # every synthetic item counts as new on the first poll
 concurrency = {concurrency}
 timeout_seconds = 120
 jitter = 0.0
-parse_workers = {int(os.environ.get("BENCH_PARSE_WORKERS", "1"))}  # one worker + the daemon's thread use both cores
+parse_workers = {int(os.environ.get("BENCH_PARSE_WORKERS", "2"))}  # see --parse-workers
 
 [smtp]
 host = "127.0.0.1"
@@ -458,8 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", type=int, default=2, help="feed server processes")
     parser.add_argument("--r2e", help="path of rss2email's r2e (default: on PATH or beside python)")
     parser.add_argument("--no-peer", action="store_true", help="skip rss2email")
-    parser.add_argument("--parse-workers", type=int, default=1,
-                        help="monitor's polling.parse_workers (each holds its own spaCy)")
+    parser.add_argument("--parse-workers", type=int, default=os.cpu_count() or 1,
+                        help="monitor's polling.parse_workers (default: one per core; each holds its own "
+                             "spaCy; fewer workers leave a core to the daemon's own parse thread)")
     parser.add_argument("--warm-runs", type=int, default=3,
                         help="warm cycles (and rss2email warm runs); the median is reported")
     parser.add_argument("--warm-gap", type=float, default=6.0,

@@ -3,13 +3,14 @@
 Every process that analyses text holds its own spaCy (about 100 MB), so the workers are few; on
 a 2-core machine one worker plus the daemon's own thread keeps both cores busy in about half the
 memory of two workers. Analysis always goes to the workers (the daemon does not load spaCy when
-it has any); feed parsing goes to them too unless they already have a queue, in which case it
-runs here, in one thread, while the event loop waits on the network.
+it has any); feed parsing goes to them too unless they already have a queue and a core is left
+over, in which case it runs here, in one thread, while the event loop waits on the network.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
@@ -20,9 +21,12 @@ T = TypeVar("T")
 class Offload:
     """Runs blocking work off the event loop, in the worker processes or in a local thread."""
 
-    def __init__(self, processes: Executor | None, workers: int) -> None:
+    def __init__(self, processes: Executor | None, workers: int, cores: int | None = None) -> None:
         self.processes = processes
         self.workers = workers if processes is not None else 0
+        # With a worker per core there is no idle core for the local thread: it would only take
+        # the interpreter lock from the event loop.
+        self.spill = self.workers < (cores if cores is not None else os.cpu_count() or 1)
         self._local = ThreadPoolExecutor(1, "parse")
         self._local_busy = False
         self._queued = 0  # jobs handed to the workers and not finished yet
@@ -39,7 +43,7 @@ class Offload:
 
     async def anywhere(self, fn: Callable[..., T], *args: object) -> T:
         """Run where it will finish soonest: a worker with nothing queued, else the local thread."""
-        if self.processes is not None and (self._queued < self.workers or self._local_busy):
+        if self.processes is not None and (self._queued < self.workers or self._local_busy or not self.spill):
             return await self.in_workers(fn, *args)
         self._local_busy = True
         try:

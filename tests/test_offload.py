@@ -20,7 +20,7 @@ def _busy_pid(seconds: float) -> int:
 
 async def test_parsing_spills_to_the_local_thread_only_when_the_worker_is_busy() -> None:
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-    offload = Offload(pool, workers=1)
+    offload = Offload(pool, workers=1, cores=2)
     try:
         worker_pid = await offload.in_workers(_busy_pid, 0.0)
         assert worker_pid != os.getpid()
@@ -28,6 +28,16 @@ async def test_parsing_spills_to_the_local_thread_only_when_the_worker_is_busy()
         assert alone == worker_pid  # an idle worker takes the job
         pids = await asyncio.gather(*(offload.anywhere(_busy_pid, 0.2) for _ in range(4)))
         assert worker_pid in pids and os.getpid() in pids  # both places worked at once
+    finally:
+        offload.shutdown()
+
+
+async def test_with_a_worker_per_core_parsing_stays_in_the_workers() -> None:
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    offload = Offload(pool, workers=1, cores=1)
+    try:
+        pids = await asyncio.gather(*(offload.anywhere(_busy_pid, 0.1) for _ in range(3)))
+        assert os.getpid() not in pids
     finally:
         offload.shutdown()
 
