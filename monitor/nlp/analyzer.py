@@ -12,6 +12,9 @@ from monitor.models import Analysis, Mention
 from monitor.nlp import pipeline
 from monitor.nlp.ranking import key_claims, salience
 
+# About 50 MB of strings and lexemes above a fresh pipeline's (measured: ~1 KB per string).
+MAX_VOCAB_STRINGS = 50_000
+
 
 class Analyzer:
     """Finds tracked actors and who said what in an Italian article.
@@ -25,12 +28,24 @@ class Analyzer:
     ConfigError("configuration", "nlp.model", ...).
     """
 
-    def __init__(self, entities: Sequence[EntityConfig], model: str = "", key_claims: int = 3) -> None:
+    def __init__(self, entities: Sequence[EntityConfig], model: str = "", key_claims: int = 3,
+                 max_strings: int = MAX_VOCAB_STRINGS) -> None:
         self.key_claims = key_claims
+        self.max_strings = max_strings
+        self.model = model
+        self.entities = tuple(entities)
         self.nlp: Language = pipeline.build(model, entities)
 
     def set_entities(self, entities: Sequence[EntityConfig]) -> None:
+        self.entities = tuple(entities)
         pipeline.set_entities(self.nlp, entities)
+
+    def _renew_if_grown(self) -> None:
+        # spaCy keeps every string it has ever seen (its StringStore and lexemes only grow):
+        # months of news would grow a daemon without bound, so past a limit a fresh pipeline
+        # replaces this one. Results do not depend on the vocabulary of earlier documents.
+        if len(self.nlp.vocab.strings) > self.max_strings:
+            self.nlp = pipeline.build(self.model, self.entities)
 
     def doc(self, title: str, text: str) -> Doc:
         """Run the pipeline; results are on `doc._.mentions`, `doc._.title_mentions`, `doc._.claims`."""
@@ -42,6 +57,7 @@ class Analyzer:
         return doc
 
     def analyze(self, title: str, text: str) -> Analysis:
+        self._renew_if_grown()
         doc = self.doc(title, text)
         mentions = [Mention(f.entity, text[f.start:f.end], f.start, f.end, why=f.why) for f in doc._.mentions]
         mentions += [Mention(f.entity, title[f.start:f.end], f.start, f.end, in_title=True, why=f.why)
