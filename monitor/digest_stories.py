@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -77,39 +78,61 @@ def tokens(article: StoredArticle) -> frozenset[str]:
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+    if not a or not b:
+        return 0.0
+    common = len(a & b)
+    return common / (len(a) + len(b) - common)
 
 
 def merge_duplicates(articles: Sequence[StoredArticle]) -> list[Story]:
     """Group articles reporting the same event; the earliest seen becomes the primary.
 
     An article joins the first story (in order of creation) that has its URL or whose primary's
-    words overlap enough. Only stories sharing the URL or at least one word can qualify, so an
-    index of both finds the candidates without comparing every pair (thousands of stories after
-    a backfill).
+    words overlap enough (Jaccard ≥ DUPLICATE_JACCARD). Comparing every pair is quadratic, and
+    after a backfill there are thousands of stories that all share an actor's name; so only
+    stories passing the prefix filter of similarity joins are compared: with the words of every
+    set in one global order (rarest first), two sets that overlap enough must share a word among
+    the first |x| − ⌈t·|x|⌉ + 1 of each.
     """
     ordered = sorted(articles, key=lambda a: (a.first_seen, a.id))
+    words_of = [tokens(a) for a in ordered]
+    frequency: dict[str, int] = {}
+    for words in words_of:
+        for w in words:
+            frequency[w] = frequency.get(w, 0) + 1
     stories: list[Story] = []
     primary_words: list[frozenset[str]] = []
-    by_word: dict[str, list[int]] = {}
+    by_prefix_word: dict[str, list[int]] = {}
     by_url: dict[str, set[int]] = {}  # URL → every story holding an article with it
-    for article in ordered:
-        words = tokens(article)
+    for article, words in zip(ordered, words_of, strict=True):
+        prefix = _prefix(words, frequency)
         same_url = by_url.get(article.url, set()) if article.url else set()
-        candidates = same_url.union(*(by_word.get(w, ()) for w in words))
+        candidates = same_url.union(*(by_prefix_word.get(w, ()) for w in prefix))
         home = next((i for i in sorted(candidates)
-                     if i in same_url or jaccard(words, primary_words[i]) >= DUPLICATE_JACCARD), None)
+                     if i in same_url or _similar(words, primary_words[i])), None)
         if home is None:
             home = len(stories)
             stories.append(Story(article))
             primary_words.append(words)
-            for w in words:
-                by_word.setdefault(w, []).append(home)
+            for w in prefix:
+                by_prefix_word.setdefault(w, []).append(home)
         else:
             stories[home].members.append(article)
         if article.url:
             by_url.setdefault(article.url, set()).add(home)
     return stories
+
+
+def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    # Sizes too far apart cannot reach the threshold: |a ∩ b| ≤ min, |a ∪ b| ≥ max.
+    small, large = sorted((len(a), len(b)))
+    return small >= DUPLICATE_JACCARD * large and jaccard(a, b) >= DUPLICATE_JACCARD
+
+
+def _prefix(words: frozenset[str], frequency: dict[str, int]) -> list[str]:
+    size = len(words)
+    keep = size - math.ceil(DUPLICATE_JACCARD * size) + 1 if size else 0
+    return sorted(words, key=lambda w: (frequency[w], w))[:keep]
 
 
 @dataclass

@@ -37,8 +37,8 @@ def _every_pair(articles: list[StoredArticle]) -> list[list[int]]:
     return [ids for _, _, ids in groups]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.lists(st.sampled_from(WORDS), max_size=5),
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(WORDS), max_size=8),
                           st.one_of(st.none(), st.integers(0, 4)), st.integers(0, 30)), max_size=25))
 def test_indexed_merge_matches_the_pairwise_definition(spec: list[tuple[list[str], int | None, int]]) -> None:
     articles = [_article(i, words, url, minute) for i, (words, url, minute) in enumerate(spec)]
