@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gzip as gzip_module
 import http.server
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -113,16 +114,17 @@ class IngestServer:
     tracker: ConcurrencyTracker = field(default_factory=ConcurrencyTracker)
     requests: list[RecordedRequest] = field(default_factory=list)
     port: int = 0
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this server-side context
     _httpd: http.server.ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.base}{path}"
 
     @property
     def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def hits(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
@@ -136,6 +138,8 @@ class IngestServer:
         self._httpd = _QuietServer((self.host, 0), Handler)
         self._httpd.daemon_threads = True  # a trickling handler must not block shutdown
         self.port = self._httpd.server_address[1]
+        if self.tls is not None:
+            self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"ingest-server-{self.port}", daemon=True)
         self._thread.start()
