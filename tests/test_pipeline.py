@@ -75,10 +75,12 @@ async def test_reload_with_new_entity_rescans_recent_articles(
     assert text is not None and "copertura precedente" in text.get_content()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_parsing_in_worker_processes_gives_the_same_articles(
-        world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+        world: tuple[Path, dict[str, Route], SmtpServer], workers: int) -> None:
     config_path, routes, _ = world
-    config_path.write_text(config_path.read_text().replace("backfill_hours = 48", "backfill_hours = 48\nparse_workers = 2"))
+    config_path.write_text(config_path.read_text().replace(
+        "backfill_hours = 48", f"backfill_hours = 48\nparse_workers = {workers}"))
     routes["/feed.xml"] = Route(body=feed(
         ("p1", "Altman a Milano", "«Siamo pronti», ha detto Altman.", RECENT),
         ("p2", "Un visore nuovo", "Costa poco.", RECENT)))
@@ -90,6 +92,7 @@ async def test_parsing_in_worker_processes_gives_the_same_articles(
         assert outcome.status == "new" and outcome.new_articles == 2
         stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
         assert [s.title for s in stories] == ["Altman a Milano"]
+        assert rt.analyzer is None  # the workers analysed: the daemon never loaded spaCy
     finally:
         await rt.aclose()
 
