@@ -40,6 +40,14 @@ def polls(http: IngestServer) -> int:
     return len(http.hits("/feed.xml"))
 
 
+async def _queue_a_deferred_digest(rt: pipeline.Runtime, smtp: SmtpServer) -> None:
+    """Poll, queue a digest, and have its first send answered 451: it waits for a retry."""
+    await pipeline.poll_feeds(rt)
+    pipeline.run_digest(rt, rt.config.digests[0])
+    smtp.data_reply = "451 4.3.0 later"
+    await pipeline.flush_outbox(rt)
+
+
 @pytest.mark.timeout(30)
 async def test_forward_jump_of_days_polls_an_overdue_feed_once(tmp_path: Path, http: IngestServer) -> None:
     clock = FakeClock(T0)
@@ -64,10 +72,7 @@ async def test_forward_jump_sends_a_waiting_message_once(tmp_path: Path, http: I
     clock = FakeClock(T0)
     rt = make_runtime(write_config(tmp_path, http.url("/feed.xml"), smtp.port), clock)
     try:
-        await pipeline.poll_feeds(rt)
-        pipeline.run_digest(rt, rt.config.digests[0])
-        smtp.data_reply = "451 4.3.0 later"
-        await pipeline.flush_outbox(rt)
+        await _queue_a_deferred_digest(rt, smtp)
         smtp.data_reply = "451 4.3.0 still later"
         clock.advance(timedelta(days=3))
         for _ in range(10):
@@ -118,10 +123,7 @@ async def test_backward_jump_does_not_hold_back_a_queued_message(tmp_path: Path,
     clock = FakeClock(T0)
     rt = make_runtime(write_config(tmp_path, http.url("/feed.xml"), smtp.port), clock)
     try:
-        await pipeline.poll_feeds(rt)
-        pipeline.run_digest(rt, rt.config.digests[0])
-        smtp.data_reply = "451 4.3.0 later"
-        await pipeline.flush_outbox(rt)  # next attempt in 5 minutes, on the old clock
+        await _queue_a_deferred_digest(rt, smtp)  # next attempt in 5 minutes, on the old clock
         smtp.data_reply = None
         clock.advance(-timedelta(days=30))
         for _ in range(12 * 2):  # two hours of 5-minute outbox ticks on the corrected clock

@@ -68,6 +68,15 @@ async def seeded_state(folder: Path, feed_url: str) -> Path:
     return config
 
 
+def assert_refused_and_untouched(result: subprocess.CompletedProcess[str], db: Path, before: str,
+                                 hint: str) -> None:
+    """The run stopped with a clear state error and the database is byte-identical and sound."""
+    assert result.returncode == EX_CANTCREAT, result.stderr
+    check_clean_failure(result, "state error", hint)
+    assert digest(db) == before
+    assert query(db, "PRAGMA quick_check")[0][0] == "ok"
+
+
 def run_root(*cmd: str) -> bool:
     return subprocess.run(list(cmd), capture_output=True).returncode == 0
 
@@ -96,10 +105,7 @@ async def test_immutable_state_directory(tmp_path: Path, feed: tuple[Feed, Inges
         result = once(config)
     finally:
         run_root("chattr", "-i", str(state))
-    assert result.returncode == EX_CANTCREAT, result.stderr
-    check_clean_failure(result, "state error", str(db))
-    assert digest(db) == before
-    assert query(db, "PRAGMA quick_check")[0][0] == "ok"
+    assert_refused_and_untouched(result, db, before, str(db))
 
 
 @pytest.mark.timeout(60)
@@ -118,10 +124,7 @@ async def test_read_only_bind_mount(tmp_path: Path, feed: tuple[Feed, IngestServ
         result = once(config)
     finally:
         run_root("umount", str(state))
-    assert result.returncode == EX_CANTCREAT, result.stderr
-    check_clean_failure(result, "state error", "writable")
-    assert digest(db) == before
-    assert query(db, "PRAGMA quick_check")[0][0] == "ok"
+    assert_refused_and_untouched(result, db, before, "writable")
 
 
 @pytest.mark.timeout(90)
