@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -58,21 +58,23 @@ def make_message_id(domain: str) -> str:
 def render_digest(ctx: RenderContext, digest: DigestConfig, entities: Sequence[EntityConfig],
                   stories: Sequence[StoredArticle], health: Sequence[FeedHealth], now: datetime,
                   message_id: str,
-                  full_texts: Callable[[list[int]], dict[int, str]] | None = None) -> OutgoingMessage | None:
+                  complete: Callable[[list[int]], dict[int, StoredArticle]] | None = None,
+                  ) -> OutgoingMessage | None:
     """The digest message, or None when there is nothing to say and empty digests are off.
 
-    Stories may come with their leads only; `full_texts` then supplies the whole text of the
-    ones shown (their snippet is cut around the actor's mention, wherever it is).
+    Stories may come with their leads only and without claims; `complete` then supplies the whole
+    articles shown (a snippet is cut around the actor's mention, wherever it is).
     """
     merged = merge_duplicates(stories)
     sections, included = arrange(merged, entities, digest.actors, digest.max_per_section, digest.max_stories)
     if not included and not digest.send_empty:
         return None
-    if full_texts is not None:
+    if complete is not None:
         shown = [story for section in sections for story in section.stories]
-        texts = full_texts([story.primary.id for story in shown])
+        full = complete([a.id for story in shown for a in [story.primary, *story.members]])
         for story in shown:
-            story.primary = replace(story.primary, text=texts.get(story.primary.id, story.primary.text))
+            story.primary = full.get(story.primary.id, story.primary)
+            story.members = [full.get(a.id, a) for a in story.members]
     names = {e.id: e.name for e in entities}
     local_now = now.astimezone(ctx.timezone)
     view_sections = [

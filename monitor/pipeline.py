@@ -28,7 +28,7 @@ from monitor.fulltext import fetch_full_text
 from monitor.models import Analysis, OutgoingMessage
 from monitor.nlp import normalise_claim_text, rank_key_claims
 from monitor.parse import parse_feed
-from monitor.politeness import next_check
+from monitor.politeness import interleave_hosts, next_check
 from monitor.prefilter import EMPTY_ANALYSIS
 from monitor.runtime import Runtime, utc_now
 from monitor.workers import AnalyzerSpec, analyze_batch
@@ -36,7 +36,6 @@ from monitor.workers import AnalyzerSpec, analyze_batch
 log = logging.getLogger("monitor")
 __all__ = ["PollOutcome", "Runtime", "flush_outbox", "poll_feeds", "rescan", "run_digest", "unsent", "utc_now"]
 DIGEST_LOOKBACK = timedelta(days=7)
-POLLS_PER_FETCH_SLOT = 4
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,11 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
     due = feeds.due_feeds(rt.store, rt.clock())
     if force:
         due = [f for f in feeds.active_feeds(rt.store) if f.disabled_reason is None]
-    # Bounds the bodies and parsed entries held at once; generous enough that feeds queued
-    # behind one slow host (the fetcher allows one request per host) do not hold up the rest.
-    slots = asyncio.Semaphore(POLLS_PER_FETCH_SLOT * rt.config.polling.concurrency)
+    due = [due[i] for i in interleave_hosts([f.url for f in due])]
+    # Bounds the bodies and parsed entries held at once (each feed's body and entries wait here
+    # while the parse workers are busy): every fetch slot, plus one feed on each worker and on
+    # the daemon's own parse thread, so a fetch slot never idles behind parsing.
+    slots = asyncio.Semaphore(rt.config.polling.concurrency + rt.config.polling.parse_workers + 1)
 
     async def bounded(feed: feeds.FeedState) -> PollOutcome:
         async with slots:
@@ -220,13 +221,13 @@ def _render(rt: Runtime, digest: DigestConfig, force: bool = False) -> tuple[lis
     now = rt.clock()
     stories = articles.stories_for_digest(rt.store, digest.name, digest.actors,
                                           rt.config.nlp.relevance_threshold, now - DIGEST_LOOKBACK,
-                                          text_chars=LEAD_CHARS)
+                                          text_chars=LEAD_CHARS, claims=False)
     health = feeds.failing_feeds(rt.store, now, rt.config.health_after_hours)
     if force:
         digest = replace(digest, send_empty=True)
     message = render_digest(rt.render_context(), digest, rt.config.entities, stories, health, now,
                             make_message_id(rt.render_context().list_id),
-                            full_texts=lambda ids: {i: text for i, _, text in articles.article_texts(rt.store, ids)})
+                            complete=lambda ids: {a.id: a for a in articles.load_stories(rt.store, ids)})
     return [s.id for s in stories], message
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from monitor.models import FetchResult
 
@@ -87,3 +89,19 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return max((when - now).total_seconds(), 0.0)
+
+
+def interleave_hosts(urls: Sequence[str]) -> list[int]:
+    """Indices of `urls` in the order to start them: one per host in turn, first seen first.
+
+    The fetcher allows one request per host, and the poller holds only a few feeds at a time;
+    in the order given, a run of feeds on one host would take every place and wait in line.
+    """
+    by_host: dict[str, list[int]] = {}
+    for i, url in enumerate(urls):
+        by_host.setdefault((urlsplit(url).hostname or "").lower(), []).append(i)
+    queues = list(by_host.values())
+    order: list[int] = []
+    for turn in range(max((len(q) for q in queues), default=0)):
+        order += [q[turn] for q in queues if turn < len(q)]
+    return order

@@ -270,20 +270,22 @@ def load_story(store: Store, article_id: int) -> StoredArticle:
     return load_stories(store, [article_id])[0]
 
 
-def load_stories(store: Store, article_ids: Sequence[int], text_chars: int | None = None) -> list[StoredArticle]:
+def load_stories(store: Store, article_ids: Sequence[int], text_chars: int | None = None,
+                 claims: bool = True) -> list[StoredArticle]:
     """Articles with their outlets, mentions and key claims, in the order given (batched reads).
 
-    `text_chars` keeps only the start of each text: a digest weighs thousands of candidates on
-    their leads and needs the whole text of the few it shows.
+    `text_chars` keeps only the start of each text and `claims=False` leaves the key claims out:
+    a digest weighs thousands of candidates on their leads and needs all of the few it shows.
     """
     stories: dict[int, StoredArticle] = {}
     for start in range(0, len(article_ids), _CHUNK):
         chunk = list(article_ids[start:start + _CHUNK])
-        stories.update(_load_chunk(store.db, chunk, text_chars))
+        stories.update(_load_chunk(store.db, chunk, text_chars, claims))
     return [stories[i] for i in article_ids]
 
 
-def _load_chunk(db: sqlite3.Connection, ids: list[int], text_chars: int | None) -> dict[int, StoredArticle]:
+def _load_chunk(db: sqlite3.Connection, ids: list[int], text_chars: int | None,
+                with_claims: bool) -> dict[int, StoredArticle]:
     marks = ",".join("?" * len(ids))
     text_column = f"substr(text, 1, {int(text_chars)})" if text_chars is not None else "text"
     outlets: dict[int, list[str]] = {i: [] for i in ids}
@@ -296,7 +298,7 @@ def _load_chunk(db: sqlite3.Connection, ids: list[int], text_chars: int | None) 
                                                  end=r["end"], in_title=bool(r["in_title"])))
     claims: dict[int, list[Claim]] = {i: [] for i in ids}
     for r in db.execute(f"SELECT * FROM claims WHERE article_id IN ({marks}) AND rank IS NOT NULL "
-                        "ORDER BY rank", ids):
+                        "ORDER BY rank", ids) if with_claims else ():
         claims[r["article_id"]].append(Claim(
             kind=r["kind"], speaker=r["speaker"], text=r["text"], start=r["start"], end=r["end"],
             sentence=r["sentence"], score=r["score"], unconfirmed=bool(r["unconfirmed"]), subject=r["subject"]))
@@ -312,7 +314,8 @@ def _load_chunk(db: sqlite3.Connection, ids: list[int], text_chars: int | None) 
 
 
 def stories_for_digest(store: Store, digest: str, actors: Sequence[str], threshold: float,
-                       since: datetime, text_chars: int | None = None) -> list[StoredArticle]:
+                       since: datetime, text_chars: int | None = None,
+                       claims: bool = True) -> list[StoredArticle]:
     """Analysed, relevant articles this digest has not covered yet, oldest first."""
     rows = store.db.execute(
         # Most articles name no actor at all ('{}'): leave them in SQLite instead of decoding
@@ -325,7 +328,7 @@ def stories_for_digest(store: Store, digest: str, actors: Sequence[str], thresho
     ids = [r["id"] for r in rows
            if (hits := relevant_entities(json.loads(r["salience"]), threshold))
            and (not wanted or wanted.intersection(hits))]
-    return load_stories(store, ids, text_chars)
+    return load_stories(store, ids, text_chars, claims)
 
 
 def prune(store: Store, *, now: datetime, older_than: datetime) -> int:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.models import FetchResult
-from monitor.politeness import next_check, parse_retry_after
+from monitor.politeness import interleave_hosts, next_check, parse_retry_after
 
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 DAY = 24 * 3600
@@ -121,3 +121,13 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 def test_parse_retry_after_date_relative_to_now() -> None:
     later = NOW + timedelta(minutes=30)
     assert parse_retry_after("Mon, 03 Mar 2025 09:00:00 GMT", later) == 1800
+
+
+@pytest.mark.parametrize(("urls", "expected"), [
+    ([], []),
+    (["http://a/1", "http://a/2", "http://a/3", "http://b/1", "http://c/1"], [0, 3, 4, 1, 2]),
+    (["http://a/1", "https://A:8443/2", "http://b/1", "http://b/2"], [0, 2, 1, 3]),  # host, not port or case
+    (["http://a/1", "http://b/1", "http://c/1"], [0, 1, 2]),
+])
+def test_feeds_start_one_host_at_a_time(urls: list[str], expected: list[int]) -> None:
+    assert interleave_hosts(urls) == expected

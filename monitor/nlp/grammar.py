@@ -59,7 +59,7 @@ def words(text: str, start: int = 0, end: int | None = None) -> tuple[Word, ...]
     """
     end = len(text) if end is None else end
     if len(text) < _INDEX_MIN:
-        return _words(text, start, end)
+        return _short_words(text, start, end)
     index = _INDEX.get(text)
     if index is None:
         if len(_INDEX) >= 4:
@@ -82,7 +82,6 @@ class _Index:
         return self.ws[bisect_left(self.starts, start):bisect_right(self.ends, end)]
 
 
-@lru_cache(maxsize=1024)
 def _words(text: str, start: int, end: int) -> tuple[Word, ...]:
     new = tuple.__new__  # skips the NamedTuple constructor's Python-level wrapper
     feats = _FEATURES
@@ -102,13 +101,17 @@ def _words(text: str, start: int, end: int) -> tuple[Word, ...]:
     return tuple(out)
 
 
+# The rules revisit the same short clauses while reading one article; nothing is reused across
+# articles, so a small cache is enough (a large one held tens of MB of word tuples per process).
+_short_words = lru_cache(maxsize=256)(_words)
+
 _FEATURES: dict[str, tuple[str, bool, bool]] = {}  # word -> (low, cap, alpha), shared by all articles
 
 
 def _features(w: str) -> tuple[str, bool, bool]:
     low = w.lower().rstrip("'’")
     f = (low, _is_cap(w, low), w[:1].isalnum())
-    if len(_FEATURES) > 100_000:
+    if len(_FEATURES) > 30_000:  # bounded: a worker reads unseen names and typos for months
         _FEATURES.clear()
     _FEATURES[w] = f
     return f

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import random
+import tracemalloc
 
 from monitor.config import DEFAULT_ENTITIES, load_entities
 from monitor.nlp import Analyzer
@@ -23,3 +25,30 @@ def test_vocabulary_is_bounded_and_results_survive_a_renewal() -> None:
         assert [(c.speaker, c.text) for c in result.claims if c.kind == "quote"] == [("sam_altman", "Siamo pronti")]
     assert max(sizes) < 3_000 + 1_000  # the limit plus one article's new words
     assert min(sizes[10:]) < max(sizes)  # it was renewed, not merely slow to grow
+
+
+def test_memory_held_between_articles_stays_small() -> None:
+    """What analysing one article leaves behind must not pile up across thousands of articles."""
+    analyzer = Analyzer(load_entities(DEFAULT_ENTITIES))
+    rng = random.Random(11)
+    vocabulary = _novel_words(rng, 2_000).split()  # a fixed vocabulary: spaCy's own tables stop growing
+
+    def some(n: int) -> str:
+        return " ".join(rng.choices(vocabulary, k=n))
+
+    def article() -> str:  # long enough to be split once and sliced, with a quote to attribute
+        return (f"{some(40).capitalize()}. «Siamo pronti a {some(3)}», ha detto Sam Altman ai "
+                f"giornalisti. {some(40).capitalize()}. Secondo Elon Musk, {some(12)}.")
+
+    for _ in range(300):
+        analyzer.analyze("Notizie", article())
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for _ in range(1_200):
+            analyzer.analyze("Notizie", article())
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 4 * 2**20, f"{held / 2**20:.1f} MB still held after 1,200 articles"
