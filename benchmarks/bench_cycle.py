@@ -69,7 +69,7 @@ backfill_hours = 1000000  # every synthetic item counts as new on the first poll
 concurrency = {concurrency}
 timeout_seconds = 120
 jitter = 0.0
-parse_workers = {int(os.environ.get("BENCH_PARSE_WORKERS", "2"))}  # see --parse-workers
+parse_workers = {int(os.environ.get("BENCH_PARSE_WORKERS", "1"))}  # see --parse-workers
 
 [smtp]
 host = "127.0.0.1"

@@ -16,6 +16,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+LOCAL_DEPTH = 2  # jobs the local thread holds: the one it runs and the next
 
 
 class Offload:
@@ -28,7 +29,7 @@ class Offload:
         # the interpreter lock from the event loop.
         self.spill = self.workers < (cores if cores is not None else os.cpu_count() or 1)
         self._local = ThreadPoolExecutor(1, "parse")
-        self._local_busy = False
+        self._local_queued = 0  # jobs given to the local thread and not finished yet
         self._queued = 0  # jobs handed to the workers and not finished yet
 
     async def in_workers(self, fn: Callable[..., T], *args: object) -> T:
@@ -42,14 +43,19 @@ class Offload:
             self._queued -= 1
 
     async def anywhere(self, fn: Callable[..., T], *args: object) -> T:
-        """Run where it will finish soonest: a worker with nothing queued, else the local thread."""
-        if self.processes is not None and (self._queued < self.workers or self._local_busy or not self.spill):
+        """Run where it will finish soonest: a worker with nothing queued, else the local thread.
+
+        The local thread keeps one job waiting behind the running one, so it never idles between
+        jobs; the workers also analyse, and every job they take here delays an analysis.
+        """
+        if self.processes is not None and (self._queued < self.workers or self._local_queued >= LOCAL_DEPTH
+                                           or not self.spill):
             return await self.in_workers(fn, *args)
-        self._local_busy = True
+        self._local_queued += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._local, fn, *args)
         finally:
-            self._local_busy = False
+            self._local_queued -= 1
 
     def shutdown(self) -> None:
         self._local.shutdown(wait=False)

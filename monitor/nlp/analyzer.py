@@ -9,8 +9,10 @@ from spacy.tokens import Doc
 
 from monitor.config import EntityConfig
 from monitor.models import Analysis, Mention
-from monitor.nlp import pipeline
+from monitor.nlp import forget_spacy_cli_stubs, pipeline
 from monitor.nlp.ranking import key_claims, salience
+
+forget_spacy_cli_stubs()
 
 # About 90 MB of strings, lexemes and their tables above a fresh pipeline (measured on unseen words).
 MAX_VOCAB_STRINGS = 50_000

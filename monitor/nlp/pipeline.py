@@ -21,6 +21,7 @@ from spacy.util import compile_suffix_regex
 
 from monitor.config import EntityConfig
 from monitor.errors import ConfigError
+from monitor.nlp import forget_spacy_cli_stubs
 from monitor.nlp.actors import resolve
 from monitor.nlp.aliases import AliasTable
 from monitor.nlp.claims import extract_claims
@@ -28,6 +29,7 @@ from monitor.nlp.depparse import Parse
 from monitor.nlp.quotemarks import find_quotes
 from monitor.nlp.segment import sentence_spans
 
+forget_spacy_cli_stubs()
 ACTORS_KEY = "actors"
 PERSON_LABELS = frozenset({"PER", "PERSON"})  # person labels of spaCy's Italian and English models
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import random
+import subprocess
+import sys
 import tracemalloc
 
 from monitor.config import DEFAULT_ENTITIES, load_entities
@@ -52,3 +54,18 @@ def test_memory_held_between_articles_stays_small() -> None:
     finally:
         tracemalloc.stop()
     assert held < 4 * 2**20, f"{held / 2**20:.1f} MB still held after 1,200 articles"
+
+
+def test_an_analysing_process_does_not_load_spacys_command_line() -> None:
+    """spaCy's CLI (typer, weasel, requests, rich) is ~25 MB per worker that the analyser never uses."""
+    script = """
+import sys
+from monitor.config import DEFAULT_ENTITIES, load_entities
+from monitor.nlp import Analyzer
+result = Analyzer(load_entities(DEFAULT_ENTITIES)).analyze("X", "«Sono molto preoccupato», ha scritto Elon Musk su X.")
+print([c.speaker for c in result.claims], sorted(m for m in ("typer", "weasel", "requests") if m in sys.modules))
+import spacy.cli  # still there for whoever wants it
+print(hasattr(spacy.cli, "download"))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split("\n")[:2] == ["['elon_musk'] []", "True"], out.stdout + out.stderr
