@@ -9,19 +9,16 @@ while streaming, so neither a trickling server nor a gzip bomb can hold us up or
 from __future__ import annotations
 
 import asyncio
-import functools
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
-import httpx
-
 from monitor.config import PollingConfig
 from monitor.errors import FeedGoneError, FetchError, TooLargeError
 from monitor.models import FetchResult
 from monitor.politeness import http_date, parse_retry_after
-from monitor.transport import AiohttpTransport
+from monitor.transport import AiohttpTransport, Transport, TransportError, WireResponse
 
 MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -37,18 +34,14 @@ ACCEPT_ENCODING = "gzip, deflate"
 class Fetcher:
     """Fetches URLs politely; one instance is shared by the whole daemon (it owns the pools).
 
-    Requests go straight to an httpx transport rather than through httpx.AsyncClient: we follow
-    redirects by hand, keep no cookies and send no auth, so the client's layers for those would
-    only cost CPU on every poll. The default transport is aiohttp's (monitor/transport.py).
+    Redirects are followed here, by hand, and the transport (monitor/transport.py) does one
+    exchange at a time: the policy stays in one place, whatever the wire.
     """
 
-    def __init__(self, polling: PollingConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, polling: PollingConfig, transport: Transport | None = None) -> None:
         self.polling = polling
         self._transport = transport or AiohttpTransport(max_connections=polling.concurrency)
         self._headers = {"User-Agent": polling.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
-        # A backstop per network step; the real limit is the per-fetch deadline.
-        step = polling.timeout_seconds
-        self._timeouts = {"connect": step, "read": step, "write": step, "pool": step}
         self._semaphore = asyncio.Semaphore(polling.concurrency)
         self._host_locks: dict[str, asyncio.Lock] = {}
 
@@ -137,35 +130,28 @@ class Fetcher:
         where = url if current == url else f"{url} (redirected to {current})"
         try:
             async with asyncio.timeout_at(deadline):
-                request = httpx.Request("GET", _url(current), headers={**self._headers, **headers},
-                                        extensions={"timeout": self._timeouts})
-                response = await self._transport.handle_async_request(request)
+                # The per-step timeout is a backstop; the real limit is the deadline above.
+                response = await self._transport.get(current, {**self._headers, **headers},
+                                                     self.polling.timeout_seconds)
                 try:
-                    resp_headers = _lower_headers(response.headers)
-                    status = response.status_code
+                    status = response.status
                     if not 200 <= status < 300:
                         # Error and redirect bodies are not needed; don't wait for them.
-                        return status, resp_headers, b""
+                        return status, response.headers, b""
                     body = await _read_capped(response, self.polling.max_body_bytes, where)
-                    return status, resp_headers, body
+                    return status, response.headers, body
                 finally:
-                    await response.aclose()
+                    response.close()
         except TimeoutError:
             raise FetchError(
                 f"{where}: no complete response within {self.polling.timeout_seconds:g} s") from None
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             raise FetchError(f"{where}: {_describe(exc)}") from None
         except OSError as exc:
             raise FetchError(f"{where}: {exc.__class__.__name__}: {exc}") from None
-        except (httpx.InvalidURL, httpx.StreamError, ValueError) as exc:
+        except ValueError as exc:
             # Malformed URLs or header values (a stored validator with a newline, say).
             raise FetchError(f"{where}: {_describe(exc)}") from None
-
-
-@functools.lru_cache(maxsize=4096)
-def _url(text: str) -> httpx.URL:
-    # The same feed URLs every cycle: parsing them once saves a tenth of a 304's CPU.
-    return httpx.URL(text)
 
 
 def _check_scheme(url: str, current: str) -> None:
@@ -182,22 +168,14 @@ def _describe(exc: Exception) -> str:
     return f"{exc.__class__.__name__}: {text}" if text != exc.__class__.__name__ else text
 
 
-def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for name, value in headers.multi_items():
-        key = name.lower()
-        result[key] = f"{result[key]}, {value}" if key in result else value
-    return result
-
-
-async def _read_capped(response: httpx.Response, cap: int, where: str) -> bytes:
+async def _read_capped(response: WireResponse, cap: int, where: str) -> bytes:
     """The decoded body, refusing more than `cap` bytes after decompression."""
     length = response.headers.get("content-length")
     if length is not None and length.strip().isdigit() and int(length) > cap:
         raise TooLargeError(f"{where}: Content-Length {int(length)} exceeds the {cap}-byte limit")
     decoder = _Decoder(response.headers.get("content-encoding", ""), where)
     out = bytearray()
-    async for chunk in response.aiter_raw():
+    async for chunk in response.chunks():
         decoder.feed(chunk, out, cap)
     decoder.finish(out, cap)
     return bytes(out)
