@@ -460,9 +460,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", type=int, default=2, help="feed server processes")
     parser.add_argument("--r2e", help="path of rss2email's r2e (default: on PATH or beside python)")
     parser.add_argument("--no-peer", action="store_true", help="skip rss2email")
-    parser.add_argument("--parse-workers", type=int, default=os.cpu_count() or 1,
-                        help="monitor's polling.parse_workers (default: one per core; each holds its own "
-                             "spaCy; fewer workers leave a core to the daemon's own parse thread)")
+    parser.add_argument("--parse-workers", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                        help="monitor's polling.parse_workers (default: one core fewer than the machine "
+                             "has, as README recommends: the daemon's own parse thread uses the last one)")
     parser.add_argument("--warm-runs", type=int, default=3,
                         help="warm cycles (and rss2email warm runs); the median is reported")
     parser.add_argument("--warm-gap", type=float, default=6.0,

@@ -48,6 +48,13 @@ class Store:
                 raise StateError(_explain(self.path, exc)) from None
             raise
 
+    def write(self, sql: str, params: tuple[object, ...]) -> None:
+        """One statement, atomic on its own (no BEGIN/COMMIT round trip); errors as in transaction()."""
+        try:
+            self.db.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise StateError(_explain(self.path, exc)) from None
+
     def schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 

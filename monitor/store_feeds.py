@@ -75,24 +75,22 @@ def record_success(store: Store, feed_id: int, *, now: datetime, next_check: dat
                    etag: str | None, last_modified: str | None, new_url: str | None,
                    ttl_minutes: int | None = None) -> None:
     """A 200 or 304: reset failures, keep the validators exactly as the server sent them."""
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, last_polled_at = ?, "
-            "last_success_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
-            "consecutive_failures = 0, failing_since = NULL, last_error = NULL, "
-            "url = COALESCE(?, url), ttl_minutes = ? WHERE id = ?",
-            (etag, last_modified, ts(next_check), ts(now), ts(now), ts(now), new_url, ttl_minutes, feed_id))
+    store.write(
+        "UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, last_polled_at = ?, "
+        "last_success_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
+        "consecutive_failures = 0, failing_since = NULL, last_error = NULL, "
+        "url = COALESCE(?, url), ttl_minutes = ? WHERE id = ?",
+        (etag, last_modified, ts(next_check), ts(now), ts(now), ts(now), new_url, ttl_minutes, feed_id))
 
 
 def record_failure(store: Store, feed_id: int, *, now: datetime, next_check: datetime,
                    error: str, disable: bool = False) -> None:
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE feeds SET next_check_at = ?, last_polled_at = ?, last_error = ?, "
-            "consecutive_failures = consecutive_failures + 1, "
-            "failing_since = COALESCE(failing_since, ?), "
-            "disabled_reason = CASE WHEN ? THEN ? ELSE disabled_reason END WHERE id = ?",
-            (ts(next_check), ts(now), error[:500], ts(now), int(disable), error[:500], feed_id))
+    store.write(
+        "UPDATE feeds SET next_check_at = ?, last_polled_at = ?, last_error = ?, "
+        "consecutive_failures = consecutive_failures + 1, "
+        "failing_since = COALESCE(failing_since, ?), "
+        "disabled_reason = CASE WHEN ? THEN ? ELSE disabled_reason END WHERE id = ?",
+        (ts(next_check), ts(now), error[:500], ts(now), int(disable), error[:500], feed_id))
 
 
 def feed_health(store: Store) -> list[FeedHealth]:
