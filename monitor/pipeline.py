@@ -27,11 +27,10 @@ from monitor.errors import FeedGoneError, FetchError, NotAFeedError
 from monitor.fulltext import fetch_full_text
 from monitor.models import Analysis, OutgoingMessage
 from monitor.nlp import normalise_claim_text, rank_key_claims
-from monitor.parse import parse_feed
 from monitor.politeness import interleave_hosts, next_check
 from monitor.prefilter import EMPTY_ANALYSIS
 from monitor.runtime import Runtime, utc_now
-from monitor.workers import AnalyzerSpec, analyze_batch
+from monitor.workers import AnalyzerSpec, analyze_batch, parse_and_screen
 
 log = logging.getLogger("monitor")
 __all__ = ["PollOutcome", "Runtime", "flush_outbox", "poll_feeds", "rescan", "run_digest", "unsent", "utc_now"]
@@ -73,9 +72,12 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
     interval = (cfg.interval_minutes if cfg and cfg.interval_minutes else rt.config.polling.interval_minutes)
     try:
         result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
-        parsed = None
+        parsed, may_mention = None, None
         if result.status != 304:
-            parsed = await rt.offload.anywhere(parse_feed, result.body, result.headers, result.url, rt.clock())
+            # A full-text feed's summary says nothing about the page that will replace it.
+            screen = rt.prefilter if cfg is None or not cfg.full_text else None
+            parsed, may_mention = await rt.offload.anywhere(parse_and_screen, result.body, result.headers,
+                                                            result.url, rt.clock(), screen)
     except FeedGoneError as exc:
         _failed(rt, feed, interval, f"{exc} (disabled; re-enable by editing the config)", None, True)
         log.error("feed %s is gone (410): disabled", feed.url)
@@ -87,10 +89,13 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
         return PollOutcome(feed.url, "failed", error=str(exc))
     now = rt.clock()
     new_ids: list[int] = []
+    quiet = 0
     if parsed is not None:
-        new_ids = articles.upsert_entries(rt.store, feed.id, parsed.entries, now=now,
-                                          first_poll=feed.first_polled is None,
-                                          backfill_hours=rt.config.polling.backfill_hours)
+        recorded = articles.record_entries(rt.store, feed.id, parsed.entries, now=now,
+                                           first_poll=feed.first_polled is None,
+                                           backfill_hours=rt.config.polling.backfill_hours,
+                                           may_mention=may_mention)
+        new_ids, quiet = recorded.to_analyse, len(recorded.quiet)
     # Validators are stored only after the entries: a crash in between re-fetches, never loses.
     ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes
     when = next_check(now, interval_minutes=interval, result=result, ttl_minutes=ttl, failures=0,
@@ -101,8 +106,8 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
         await _fetch_full_texts(rt, new_ids)
     await analyze_articles(rt, new_ids)
     status = "not-modified" if parsed is None else "new"
-    log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids))
-    return PollOutcome(feed.url, status, len(new_ids))
+    log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids) + quiet)
+    return PollOutcome(feed.url, status, len(new_ids) + quiet)
 
 
 def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.models import Analysis, Claim, Entry, Mention, StoredArticle
@@ -33,15 +34,32 @@ def _find(db: sqlite3.Connection, guid_key: str | None, url_key: str | None,
     return None
 
 
+@dataclass(frozen=True)
+class Recorded:
+    to_analyse: list[int]  # new or changed articles, in feed order
+    quiet: list[int]  # new articles stored as analysed already: they cannot name a tracked actor
+
+
 def upsert_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now: datetime,
                    first_poll: bool, backfill_hours: float) -> list[int]:
-    """Record entries; return the ids of articles that need (re-)analysis, in feed order.
+    """Record entries; return the ids of articles that need (re-)analysis, in feed order."""
+    return record_entries(store, feed_id, entries, now=now, first_poll=first_poll,
+                          backfill_hours=backfill_hours).to_analyse
+
+
+def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now: datetime,
+                   first_poll: bool, backfill_hours: float,
+                   may_mention: Sequence[bool] | None = None) -> Recorded:
+    """Record entries and say which articles need (re-)analysis.
 
     On a feed's first poll only entries published inside the backfill window are analysed;
-    the rest are recorded as backlog so they never come back as new.
+    the rest are recorded as backlog so they never come back as new. A new entry that
+    `may_mention` rules out (the alias prefilter found no alias) is stored as analysed with an
+    empty result, exactly what its analysis would have written, without the round trip.
     """
     cutoff = now - timedelta(hours=backfill_hours)
     todo: list[int] = []
+    quiet: list[int] = []
     sources: list[tuple[int, int, str | None, float | None]] = []
     with store.transaction() as db:
         all_keys = [_keys(entry) for entry in entries]
@@ -54,7 +72,7 @@ def upsert_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
                  for n, column in enumerate(_KEY_COLUMNS)}
         touched_keys: set[str] = set()
         touched_ids: set[int] = set()
-        for entry, keys in zip(entries, all_keys, strict=True):
+        for n, (entry, keys) in enumerate(zip(entries, all_keys, strict=True)):
             if any(k in tombstoned for k in keys if k):
                 continue
             if any(k in touched_keys for k in keys if k):
@@ -65,8 +83,11 @@ def upsert_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
                     row = _find(db, *keys)
             if row is None:
                 fresh = not first_poll or (entry.published is not None and entry.published >= cutoff)
-                article_id = _insert(db, entry, keys, now, PENDING if fresh else BACKLOG)
-                if fresh:
+                silent = fresh and may_mention is not None and not may_mention[n]
+                article_id = _insert(db, entry, keys, now, ANALYZED if silent else PENDING if fresh else BACKLOG)
+                if silent:
+                    quiet.append(article_id)
+                elif fresh:
                     todo.append(article_id)
             else:
                 article_id = row["id"]
@@ -77,7 +98,7 @@ def upsert_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
             sources.append((article_id, feed_id, entry.url, ts(now)))
         db.executemany("INSERT OR IGNORE INTO article_sources (article_id, feed_id, link, seen_at) "
                        "VALUES (?, ?, ?, ?)", sources)
-    return todo
+    return Recorded(todo, quiet)
 
 
 _KEY_COLUMNS = ("guid_key", "url_key", "fp_key")

@@ -7,11 +7,13 @@ whenever they differ from the ones it holds: a reload with changed entities need
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from monitor.config import EntityConfig
-from monitor.models import Analysis
+from monitor.models import Analysis, ParsedFeed
+from monitor.parse import parse_feed
 from monitor.prefilter import EMPTY_ANALYSIS, AliasPrefilter
 
 AnalyzerSpec = tuple[tuple[EntityConfig, ...], str, int]  # entities, spaCy model, key claims
@@ -23,6 +25,19 @@ def warm_worker(spec: AnalyzerSpec) -> None:
     import monitor.parse  # noqa: F401  (feedparser and friends)
 
     analyze_batch(spec, ())
+
+
+def parse_and_screen(body: bytes, headers: Mapping[str, str], url: str, now: datetime,
+                     prefilter: AliasPrefilter | None) -> tuple[ParsedFeed, tuple[bool, ...] | None]:
+    """parse_feed, and which entries may name a tracked actor (None when not screened).
+
+    Screening here, where the text already is, spares the articles that name nobody (most of
+    them) a second trip to a worker just to be told so.
+    """
+    parsed = parse_feed(body, headers, url, now)
+    if prefilter is None:
+        return parsed, None
+    return parsed, tuple(prefilter.may_mention(e.title, e.text) for e in parsed.entries)
 
 
 def analyze_batch(spec: AnalyzerSpec, items: Sequence[tuple[int, str, str]]) -> list[tuple[int, Analysis]]:

@@ -173,3 +173,47 @@ async def test_digest_snippet_comes_from_deep_in_a_long_article(
     shown = " ".join(text.get_content().split())
     assert "arriverà in Italia entro l'estate" in shown
     assert "trimestre numero 0." not in shown  # the snippet is the mention's sentence, not the lead
+
+
+async def test_articles_naming_nobody_are_stored_analysed_and_found_by_a_later_rescan(
+        world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+    """Screened out at parse time, they are still counted, stored as analysed and rescanned."""
+    config_path, routes, _ = world
+    routes["/feed.xml"] = Route(body=feed(
+        ("q1", "Microsoft a Redmond", "«Lavoriamo insieme da anni», ha detto Satya Nadella.", RECENT),
+        ("q2", "Musk e xAI", "«Siamo pronti», ha detto Elon Musk ai giornalisti.", RECENT)))
+    rt = open_runtime(load_config(config_path))
+    rt.clock = Clock(NOW)
+    try:
+        outcomes = await pipeline.poll_feeds(rt, force=True)
+        assert [o.new_articles for o in outcomes] == [2]
+        assert articles.pending_articles(rt.store) == []
+        stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
+        assert [s.title for s in stories] == ["Musk e xAI"]
+        nadella = EntityConfig(id="satya_nadella", name="Satya Nadella", kind="person",
+                               aliases=(Alias("Satya Nadella"), Alias("Nadella")))
+        rt.set_config(replace(rt.config, entities=(*rt.config.entities, nadella)))
+        assert await pipeline.rescan(rt, {"satya_nadella"}) == 1
+        stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
+        assert sorted(s.title for s in stories) == ["Microsoft a Redmond", "Musk e xAI"]
+    finally:
+        await rt.aclose()
+
+
+async def test_full_text_feed_is_analysed_even_when_its_summary_names_nobody(
+        world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+    pytest.importorskip("trafilatura")
+    config_path, routes, _ = world
+    config_path.write_text(config_path.read_text().replace('name = "Fonte"', 'name = "Fonte"\nfull_text = true'))
+    base = routes["base"].body.decode()
+    routes["/page.html"] = Route(body=FULL_PAGE.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+    rss = RSS_ONE.format(link=f"{base}page.html", date=RECENT).replace("Altman a Torino", "Visita a Torino")
+    routes["/feed.xml"] = Route(body=rss.replace("Breve: Sam Altman in visita.", "Breve: una visita.").encode())
+    rt = open_runtime(load_config(config_path))
+    rt.clock = Clock(NOW)
+    try:
+        await pipeline.poll_feeds(rt, force=True)
+        (story,) = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
+    finally:
+        await rt.aclose()
+    assert [c.speaker for c in story.key_claims if c.kind == "quote"] == ["sam_altman"]
