@@ -16,6 +16,7 @@ from monitor.models import Analysis
 
 EMPTY_ANALYSIS = Analysis(entities=(), mentions=(), claims=())
 _NON_WORD = re.compile(r"[\W_]+")
+_SEPARATOR = r"[\W_]*"
 
 
 def _squash(text: str) -> str:
@@ -26,7 +27,13 @@ class AliasPrefilter:
     def __init__(self, entities: Sequence[EntityConfig]) -> None:
         keys = {_squash(a.text) for e in entities for a in e.aliases}
         self.keys = sorted(k for k in keys if k)
+        # "Is a key a substring of the text with case and non-word characters dropped?", asked
+        # without building that text: the key's letters in order, any non-word run between
+        # them. One pass of the regex engine costs about half the squashing it replaces.
+        alternatives = (_SEPARATOR.join(re.escape(c) for c in key) for key in self.keys)
+        self._pattern = re.compile("|".join(alternatives)) if self.keys else None
 
     def may_mention(self, title: str, text: str) -> bool:
-        squashed = _squash(title) + "\0" + _squash(text)
-        return any(key in squashed for key in self.keys)
+        if self._pattern is None:
+            return False
+        return bool(self._pattern.search(title.casefold()) or self._pattern.search(text.casefold()))
