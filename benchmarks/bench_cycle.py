@@ -112,12 +112,12 @@ async def _monitor_cycles(urls: list[str], folder: Path, concurrency: int, warm_
                 prof = cProfile.Profile()
                 prof.enable()
             outcomes = await pipeline.poll_feeds(rt, force=True)
-            if prof is not None:
-                prof.disable()
-                prof.dump_stats(f"/tmp/bench-{phase}.prof")
             t_poll = time.perf_counter()
             outbox_ids = [pipeline.run_digest(rt, d) for d in config.digests]
             wall = time.perf_counter() - t0
+            if prof is not None:
+                prof.disable()
+                prof.dump_stats(f"/tmp/bench-{phase}.prof")
             statuses: dict[str, int] = {}
             for o in outcomes:
                 statuses[o.status] = statuses.get(o.status, 0) + 1

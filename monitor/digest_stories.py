@@ -124,9 +124,15 @@ def merge_duplicates(articles: Sequence[StoredArticle]) -> list[Story]:
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    """jaccard(a, b) >= DUPLICATE_JACCARD, without the division (called for every candidate)."""
+    small, large = len(a), len(b)
+    if small > large:
+        small, large = large, small
     # Sizes too far apart cannot reach the threshold: |a ∩ b| ≤ min, |a ∪ b| ≥ max.
-    small, large = sorted((len(a), len(b)))
-    return small >= DUPLICATE_JACCARD * large and jaccard(a, b) >= DUPLICATE_JACCARD
+    if small == 0 or small < DUPLICATE_JACCARD * large:
+        return False
+    common = len(a & b)
+    return common >= DUPLICATE_JACCARD * (small + large - common)
 
 
 def _prefix(words: frozenset[str], frequency: dict[str, int]) -> list[str]:
