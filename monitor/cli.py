@@ -92,7 +92,7 @@ def setup_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(OneLineFormatter(fmt))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("apscheduler", "aiohttp", "mail.log", "aiosmtplib", "spacy", "tzlocal"):
+    for noisy in ("apscheduler", "pyreqwest", "mail.log", "aiosmtplib", "spacy", "tzlocal"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

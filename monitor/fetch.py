@@ -18,7 +18,7 @@ from monitor.config import PollingConfig
 from monitor.errors import FeedGoneError, FetchError, TooLargeError
 from monitor.models import FetchResult
 from monitor.politeness import http_date, parse_retry_after
-from monitor.transport import AiohttpTransport, Transport, TransportError, WireResponse
+from monitor.transport import ReqwestTransport, Transport, TransportError, WireResponse
 
 MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -40,7 +40,7 @@ class Fetcher:
 
     def __init__(self, polling: PollingConfig, transport: Transport | None = None) -> None:
         self.polling = polling
-        self._transport = transport or AiohttpTransport(max_connections=polling.concurrency)
+        self._transport = transport or ReqwestTransport(max_connections=polling.concurrency)
         self._headers = {"User-Agent": polling.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
         self._semaphore = asyncio.Semaphore(polling.concurrency)
         self._host_locks: dict[str, asyncio.Lock] = {}
