@@ -16,6 +16,7 @@ from world import RECENT, Clock, feed, subjects
 from monitor import pipeline
 from monitor import store_articles as articles
 from monitor.config import Alias, EntityConfig, load_config
+from monitor.models import StoredArticle
 from monitor.service import open_runtime
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -106,14 +107,16 @@ che è durato più di due ore e si è concluso con una lunga sessione di domande
 </article><footer>Copyright</footer></body></html>"""
 
 
-async def test_full_text_replaces_the_feed_summary(world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+async def _full_text_story(world: tuple[Path, dict[str, Route], SmtpServer], title: str,
+                           summary: str) -> StoredArticle:
+    """Poll a full-text feed whose one item links to FULL_PAGE; the story the digest would show."""
     pytest.importorskip("trafilatura")
     config_path, routes, _ = world
     config_path.write_text(config_path.read_text().replace('name = "Fonte"', 'name = "Fonte"\nfull_text = true'))
     base = routes["base"].body.decode()
     routes["/page.html"] = Route(body=FULL_PAGE.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
-    rss = RSS_ONE.format(link=f"{base}page.html", date=RECENT).encode()
-    routes["/feed.xml"] = Route(body=rss)
+    rss = RSS_ONE.format(link=f"{base}page.html", date=RECENT, title=title, summary=summary)
+    routes["/feed.xml"] = Route(body=rss.encode())
     rt = open_runtime(load_config(config_path))
     rt.clock = Clock(NOW)
     try:
@@ -121,13 +124,18 @@ async def test_full_text_replaces_the_feed_summary(world: tuple[Path, dict[str, 
         (story,) = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
     finally:
         await rt.aclose()
+    return story
+
+
+async def test_full_text_replaces_the_feed_summary(world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+    story = await _full_text_story(world, "Altman a Torino", "Breve: Sam Altman in visita.")
     assert "talenti straordinari" in story.text
     assert [c.speaker for c in story.key_claims if c.kind == "quote"] == ["sam_altman"]
 
 
 RSS_ONE = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>F</title>
-<item><title>Altman a Torino</title><link>{link}</link><guid>ft1</guid><pubDate>{date}</pubDate>
-<description>Breve: Sam Altman in visita.</description></item></channel></rss>"""
+<item><title>{title}</title><link>{link}</link><guid>ft1</guid><pubDate>{date}</pubDate>
+<description>{summary}</description></item></channel></rss>"""
 
 
 async def test_quote_already_published_elsewhere_is_not_a_key_claim(
@@ -202,18 +210,5 @@ async def test_articles_naming_nobody_are_stored_analysed_and_found_by_a_later_r
 
 async def test_full_text_feed_is_analysed_even_when_its_summary_names_nobody(
         world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
-    pytest.importorskip("trafilatura")
-    config_path, routes, _ = world
-    config_path.write_text(config_path.read_text().replace('name = "Fonte"', 'name = "Fonte"\nfull_text = true'))
-    base = routes["base"].body.decode()
-    routes["/page.html"] = Route(body=FULL_PAGE.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
-    rss = RSS_ONE.format(link=f"{base}page.html", date=RECENT).replace("Altman a Torino", "Visita a Torino")
-    routes["/feed.xml"] = Route(body=rss.replace("Breve: Sam Altman in visita.", "Breve: una visita.").encode())
-    rt = open_runtime(load_config(config_path))
-    rt.clock = Clock(NOW)
-    try:
-        await pipeline.poll_feeds(rt, force=True)
-        (story,) = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
-    finally:
-        await rt.aclose()
+    story = await _full_text_story(world, "Visita a Torino", "Breve: una visita.")
     assert [c.speaker for c in story.key_claims if c.kind == "quote"] == ["sam_altman"]
