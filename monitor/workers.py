@@ -21,9 +21,8 @@ _worker_state: tuple[AnalyzerSpec, AliasPrefilter, Any] | None = None
 
 
 def warm_worker(spec: AnalyzerSpec) -> None:
-    """Pool initializer: load the parser and the NLP pipeline before the first feed arrives."""
-    import monitor.parse  # noqa: F401  (feedparser and friends)
-
+    """Pool initializer: load the NLP pipeline before the first feed arrives (the parser is
+    imported with this module)."""
     analyze_batch(spec, ())
 
 
