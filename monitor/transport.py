@@ -142,7 +142,12 @@ class _ReqwestResponse:
         # Unread bodies (error pages, a body over the cap) are dropped with their connection.
         if self._open:
             self._open = False
-            asyncio.ensure_future(self._request.__aexit__(None, None, None))
+            task = asyncio.ensure_future(self._request.__aexit__(None, None, None))
+            _CLOSING.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(_CLOSING.discard)
+
+
+_CLOSING: set[asyncio.Future[None]] = set()
 
 
 def _as_transport_error(exc: PyreqwestError) -> TransportError:
