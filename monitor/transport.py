@@ -1,9 +1,10 @@
 """The wire: one HTTP/1.1 exchange on pyreqwest, behind a small seam the fetcher owns.
 
 Polling is mostly conditional GETs answered 304, one new connection per host each time, so the
-cost per exchange is what matters. Measured per 304 on loopback (benchmarks/RESULTS.md): httpx
-on httpcore about 0.85 ms of CPU, aiohttp about 0.3 ms, pyreqwest (reqwest and hyper in Rust,
-outside the interpreter lock) about 0.2 ms. The fetcher asks for exactly what it uses (a status,
+cost per exchange is what matters. CPU per 304 on loopback (benchmarks/bench_wire.py, this
+2-core VM): about 0.41 ms with this seam on aiohttp, 0.17–0.22 ms on pyreqwest (reqwest and
+hyper in Rust, outside the interpreter lock); httpx on httpcore was about 0.85 ms (RESULTS.md).
+The fetcher asks for exactly what it uses (a status,
 lower-cased headers, raw body chunks); redirects, decompression, the body cap and the overall
 deadline stay in fetch.py.
 
@@ -73,7 +74,7 @@ class ReqwestTransport:
     """One pyreqwest client (Rust: reqwest on hyper and rustls) and its connection pool.
 
     The exchange runs in Rust, outside the interpreter lock: a conditional GET answered 304
-    costs about 0.2 ms of the daemon's CPU against 0.3 ms on aiohttp (benchmarks/RESULTS.md).
+    costs about half the daemon CPU it did on aiohttp (see the module docstring).
     """
 
     def __init__(self, max_connections: int, extra_ca_pem: bytes | None = None) -> None:
