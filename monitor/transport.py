@@ -4,9 +4,8 @@ Polling is mostly conditional GETs answered 304, one new connection per host eac
 cost per exchange is what matters. CPU per 304 on loopback (benchmarks/bench_wire.py, this
 2-core VM): about 0.41 ms with this seam on aiohttp, 0.17–0.22 ms on pyreqwest (reqwest and
 hyper in Rust, outside the interpreter lock); httpx on httpcore was about 0.85 ms (RESULTS.md).
-The fetcher asks for exactly what it uses (a status,
-lower-cased headers, raw body chunks); redirects, decompression, the body cap and the overall
-deadline stay in fetch.py.
+The fetcher asks for exactly what it uses (a status, lower-cased headers, raw body chunks);
+redirects, decompression, the body cap and the overall deadline stay in fetch.py.
 
 What this transport promises: no redirects followed, bodies handed over exactly as sent (no
 decompression), no cookies kept, no proxy from the environment, and network failures raised as
