@@ -27,6 +27,7 @@ from monitor.errors import FeedGoneError, FetchError, NotAFeedError
 from monitor.fulltext import fetch_full_text
 from monitor.models import Analysis, OutgoingMessage
 from monitor.nlp import normalise_claim_text, rank_key_claims
+from monitor.offload import LOCAL_DEPTH
 from monitor.politeness import interleave_hosts, next_check
 from monitor.prefilter import EMPTY_ANALYSIS
 from monitor.runtime import Runtime, utc_now
@@ -56,9 +57,9 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
         due = [f for f in feeds.active_feeds(rt.store) if f.disabled_reason is None]
     due = [due[i] for i in interleave_hosts([f.url for f in due])]
     # Bounds the bodies and parsed entries held at once (each feed's body and entries wait here
-    # while the parse workers are busy): every fetch slot, plus one feed on each worker and on
-    # the daemon's own parse thread, so a fetch slot never idles behind parsing.
-    slots = asyncio.Semaphore(rt.config.polling.concurrency + rt.config.polling.parse_workers + 1)
+    # while the parse workers are busy): every fetch slot, plus one feed on each worker and the
+    # daemon's own parse thread's queue, so a fetch slot never idles behind parsing.
+    slots = asyncio.Semaphore(rt.config.polling.concurrency + rt.config.polling.parse_workers + LOCAL_DEPTH)
 
     async def bounded(feed: feeds.FeedState) -> PollOutcome:
         async with slots:
