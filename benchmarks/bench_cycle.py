@@ -359,7 +359,7 @@ def machine() -> dict[str, Any]:
 def _versions(r2e: str | None) -> dict[str, str]:
     from importlib.metadata import version
 
-    found = {name: version(name) for name in ("feedparser", "httpx", "spacy", "monitor")}
+    found = {name: version(name) for name in ("feedparser", "pyreqwest", "spacy", "monitor")}
     git = run_measured(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"], 30)
     if git["returncode"] == 0:
         found["monitor"] += f" ({git['stdout'].strip()})"
