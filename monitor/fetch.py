@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 from monitor.config import PollingConfig
 from monitor.errors import FeedGoneError, FetchError, TooLargeError
 from monitor.models import FetchResult
-from monitor.politeness import http_date, parse_retry_after
+from monitor.politeness import host_key, http_date, parse_retry_after
 from monitor.transport import ReqwestTransport, Transport, TransportError, WireResponse
 
 MAX_REDIRECTS = 5
@@ -82,8 +82,7 @@ class Fetcher:
         return await self._get(url, {"Accept": PAGE_ACCEPT})
 
     def _host_lock(self, url: str) -> asyncio.Lock:
-        # Keyed by host name alone: http and https, or two ports, are still one publisher's server.
-        key = (urlsplit(url).hostname or "").lower()
+        key = host_key(url)
         lock = self._host_locks.get(key)
         if lock is None:
             lock = self._host_locks[key] = asyncio.Lock()

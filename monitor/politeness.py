@@ -91,6 +91,12 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max((when - now).total_seconds(), 0.0)
 
 
+def host_key(url: str) -> str:
+    """What politeness counts as one server: the host name alone (http and https, or two ports,
+    are still one publisher's server)."""
+    return (urlsplit(url).hostname or "").lower()
+
+
 def interleave_hosts(urls: Sequence[str]) -> list[int]:
     """Indices of `urls` in the order to start them: one per host in turn, first seen first.
 
@@ -99,7 +105,7 @@ def interleave_hosts(urls: Sequence[str]) -> list[int]:
     """
     by_host: dict[str, list[int]] = {}
     for i, url in enumerate(urls):
-        by_host.setdefault((urlsplit(url).hostname or "").lower(), []).append(i)
+        by_host.setdefault(host_key(url), []).append(i)
     queues = list(by_host.values())
     order: list[int] = []
     for turn in range(max((len(q) for q in queues), default=0)):
