@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from monitor.dates import ITALIAN_WORD, parse_loose_date
+from monitor.dates import has_italian_word, parse_loose_date
 from monitor.errors import NotAFeedError
 from monitor.models import Entry, ParsedFeed
 from monitor.textclean import html_to_text
@@ -266,7 +266,7 @@ def _published(raw: Any, now: datetime) -> datetime | None:
     # with a DeprecationWarning per entry.
     for key in ("published", "updated", "created"):
         value = dict.get(raw, key)
-        if isinstance(value, str) and ITALIAN_WORD.search(value):
+        if isinstance(value, str) and has_italian_word(value):
             # feedparser reads "16 novembre 2022 10:05" as November (first three letters) but
             # "16 gennaio" not at all, and assumes UTC for both; ours assumes Italian time.
             when = parse_loose_date(value)

@@ -65,7 +65,17 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
         async with slots:
             return await poll_feed(rt, feed)
 
-    return list(await asyncio.gather(*(bounded(f) for f in due)))
+    outcomes = list(await asyncio.gather(*(bounded(f) for f in due)))
+    _log_capped_alerts(rt)
+    return outcomes
+
+
+def _log_capped_alerts(rt: Runtime) -> None:
+    if rt.capped_alerts:
+        held = ", ".join(f"{entity} {n}" for entity, n in sorted(rt.capped_alerts.items()))
+        log.warning("%d alerts not sent: hourly cap of %d reached (%s); the stories go to the digests as usual",
+                    sum(rt.capped_alerts.values()), rt.config.alerts.max_per_hour, held)
+        rt.capped_alerts.clear()
 
 
 async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
@@ -202,7 +212,7 @@ def queue_alert(rt: Runtime, article_id: int, entity_id: str) -> None:
     if not recipients or outbox.already_alerted(rt.store, article_id, entity_id):
         return
     if outbox.alerts_since(rt.store, now - timedelta(hours=1)) >= rt.config.alerts.max_per_hour:
-        log.warning("alert for %s on article %d skipped: hourly cap reached", entity_id, article_id)
+        rt.capped_alerts[entity_id] += 1  # one summary line a poll, not one per story (_log_capped_alerts)
         return
     story = articles.load_story(rt.store, article_id)
     message = render_alert(rt.render_context(), entity, story, recipients, now,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import ssl
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class Runtime:
     sending_paused: str | None = None
     nlp_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "nlp"))
     parse_pool: Executor | None = None
+    # Alerts the hourly cap held back since the last poll summary, per entity (logged once a poll).
+    capped_alerts: Counter[str] = field(default_factory=Counter)
     prefilter: AliasPrefilter = field(init=False)
     offload: Offload = field(init=False)
     _feed_index: tuple[Config, dict[str, FeedConfig]] | None = field(default=None, init=False, repr=False)

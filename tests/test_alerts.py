@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,12 +52,13 @@ def test_recipients_default_to_digests_covering_the_actor(tmp_path: Path,
     assert alert_recipients(explicit, "openai") == ("desk@example.com",)
 
 
-async def test_alert_is_sent_once_capped_and_held_in_quiet_hours(world: tuple[Path, dict, object]) -> None:
+async def test_alert_is_sent_once_capped_and_held_in_quiet_hours(world: tuple[Path, dict, object],
+                                                                caplog: pytest.LogCaptureFixture) -> None:
     from ingest_server import Route
 
     config_path, routes, smtp = world
     items = [(f"m{i}", f"Musk, notizia {i}", f"«Andiamo avanti {i}», ha detto Elon Musk.", RECENT)
-             for i in range(3)]
+             for i in range(5)]
     routes["/feed.xml"] = Route(body=feed(*items))
     text = config_path.read_text() + '\n[alerts]\nmax_per_hour = 2\nquiet_hours = "23:00-07:00"\n'
     config_path.write_text(text)
@@ -64,7 +66,12 @@ async def test_alert_is_sent_once_capped_and_held_in_quiet_hours(world: tuple[Pa
     night = datetime(2026, 11, 25, 23, 30, tzinfo=ROME).astimezone(UTC)
     rt.clock = Clock(night)
     try:
-        await pipeline.poll_feeds(rt, force=True)
+        with caplog.at_level(logging.WARNING, logger="monitor"):
+            await pipeline.poll_feeds(rt, force=True)
+        # Three stories over the cap: one line that says so, not one line per story.
+        capped = [r.getMessage() for r in caplog.records if "hourly cap" in r.getMessage()]
+        assert capped == ["3 alerts not sent: hourly cap of 2 reached (elon_musk 3); "
+                          "the stories go to the digests as usual"]
         assert await pipeline.flush_outbox(rt) == 0  # held: quiet hours
         rt.clock = Clock(datetime(2026, 11, 26, 7, 1, tzinfo=ROME).astimezone(UTC))
         assert await pipeline.flush_outbox(rt) == 2  # the hourly cap let two through

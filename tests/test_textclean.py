@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from inscriptis import get_text
@@ -46,3 +47,11 @@ def test_fast_path_matches_inscriptis_on_paragraphs() -> None:
         html = "".join(rng.choice([" ", "", "\n"]) + "<p>" + "".join(rng.choice(words) for _ in range(rng.randint(0, 12)))
                        + ("</p>" if rng.random() < 0.9 else "") for _ in range(rng.randint(0, 5)))
         assert html_to_text(html) == _inscriptis(html), repr(html)
+
+
+def test_other_spaces_are_every_space_but_space_and_newline() -> None:
+    # The fast path must step aside for tabs, no-break and exotic spaces exactly as `[^\S \n]` did.
+    listed = re.compile("[" + parse.OTHER_SPACES + "]")
+    for code in range(0x110000):
+        char = chr(code)
+        assert bool(listed.fullmatch(char)) == (char.isspace() and char not in " \n"), hex(code)
