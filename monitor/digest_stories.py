@@ -102,18 +102,19 @@ def merge_duplicates(articles: Sequence[StoredArticle]) -> list[Story]:
             frequency[w] = frequency.get(w, 0) + 1
     stories: list[Story] = []
     primary_words: list[frozenset[str]] = []
+    primary_sizes: list[int] = []
     by_prefix_word: dict[str, list[int]] = {}
     by_url: dict[str, set[int]] = {}  # URL → every story holding an article with it
     for article, words in zip(ordered, words_of, strict=True):
         prefix = _prefix(words, frequency)
         same_url = by_url.get(article.url, set()) if article.url else set()
         candidates = same_url.union(*(by_prefix_word.get(w, ()) for w in prefix))
-        home = next((i for i in sorted(candidates)
-                     if i in same_url or _similar(words, primary_words[i])), None)
+        home = _first_similar(words, sorted(candidates), same_url, primary_words, primary_sizes)
         if home is None:
             home = len(stories)
             stories.append(Story(article))
             primary_words.append(words)
+            primary_sizes.append(len(words))
             for w in prefix:
                 by_prefix_word.setdefault(w, []).append(home)
         else:
@@ -123,16 +124,23 @@ def merge_duplicates(articles: Sequence[StoredArticle]) -> list[Story]:
     return stories
 
 
-def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
-    """jaccard(a, b) >= DUPLICATE_JACCARD, without the division (called for every candidate)."""
-    small, large = len(a), len(b)
-    if small > large:
-        small, large = large, small
+def _first_similar(words: frozenset[str], candidates: list[int], same_url: set[int],
+                   primary_words: list[frozenset[str]], primary_sizes: list[int]) -> int | None:
+    """The first candidate story with the URL or a primary similar enough: jaccard ≥
+    DUPLICATE_JACCARD, without the division or a call per pair (after a backfill this loop runs a
+    few hundred thousand times)."""
+    size = len(words)
     # Sizes too far apart cannot reach the threshold: |a ∩ b| ≤ min, |a ∪ b| ≥ max.
-    if small == 0 or small < DUPLICATE_JACCARD * large:
-        return False
-    common = len(a & b)
-    return common >= DUPLICATE_JACCARD * (small + large - common)
+    low, high = DUPLICATE_JACCARD * size, size / DUPLICATE_JACCARD if size else 0.0
+    for i in candidates:
+        if i in same_url:
+            return i
+        other = primary_sizes[i]
+        if low <= other <= high and other:
+            common = len(words & primary_words[i])
+            if common >= DUPLICATE_JACCARD * (size + other - common):
+                return i
+    return None
 
 
 def _prefix(words: frozenset[str], frequency: dict[str, int]) -> list[str]:

@@ -55,8 +55,8 @@ def doubt(sentence: str) -> str:
 def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | None:
     """A reported claim in the sentence [start, end); `masked` has quotations blanked out."""
     sentence = ctx.text[start:end]
-    for regex in (_SECONDO, _DA):
-        m = ctx.first_match(regex, start, end)
+    for regex, needs in ((_SECONDO, "econdo"), (_DA, "")):
+        m = ctx.first_match(regex, start, end, needs)
         lead = masked[start:m.start()].strip().lower() if m else ""
         if m and (not lead or lead.endswith((",", ";", ":")) or lead in ("e", "ma", "ed")):
             ws = words(masked, m.end(), end)

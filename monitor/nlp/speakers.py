@@ -117,11 +117,14 @@ class SpeakerContext:
         if self.kinds.get(speaker) == "person" or _full_name(speaker):
             self.last_person = (speaker, pos)
 
-    def first_match(self, regex: re.Pattern[str], start: int, end: int) -> re.Match[str] | None:
-        """The first match of `regex` in masked[start:end]: the whole text is searched once per regex."""
+    def first_match(self, regex: re.Pattern[str], start: int, end: int, needs: str = "") -> re.Match[str] | None:
+        """The first match of `regex` in masked[start:end]: the whole text is searched once per regex.
+
+        `needs`: a string every match contains; a text without it is not searched at all.
+        """
         hits = self._hits.get(regex)
         if hits is None:
-            found = list(regex.finditer(self.masked))
+            found = list(regex.finditer(self.masked)) if needs in self.masked else []
             hits = self._hits[regex] = ([m.start() for m in found], found)
         i = bisect_left(hits[0], start)
         return hits[1][i] if i < len(hits[1]) and hits[1][i].end() <= end else None
