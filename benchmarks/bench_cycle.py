@@ -522,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not (1 <= args.feeds <= 20_000 and 1 <= args.items <= 1000 and 0.5 <= args.item_kb <= 5000):
         parser.error("--feeds 1..20000, --items 1..1000, --item-kb 0.5..5000")
+    if args.rounds < 1 or args.warm_runs < 1:
+        parser.error("--rounds and --warm-runs must be at least 1")
 
     from loopserve import FeedServers, FeedSpec
     from synthfeeds import fixed_now
