@@ -30,14 +30,14 @@ _ITALIAN_WORD = re.compile(
     r"(?<![^\W\d_])(gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|"
     r"novembre|dicembre|gen|mag|giu|lug|ago|sett?|ott|dic|lun|mer|gio|ven|sab|dom|"
     r"luned[iì]|marted[iì]|mercoled[iì]|gioved[iì]|venerd[iì]|sabato|domenica)(?![^\W\d_])")
+_DAY_MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})\s*[ .\-/]?\s*([^\W\d_]{3,9})\.?,?\s*[ .\-/]?\s*(\d{4})(?!\d)")
+_TIME = re.compile(r"(?<!\d)(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?(?!\d)")
+_OFFSET = re.compile(r"(?:^|\s)([+-])(\d{2}):?(\d{2})(?!\d)|(?:^|\s|\d)([A-Za-z]{1,4})\s*$")
 
 
 def has_italian_word(value: str) -> bool:
     """Does the date carry an Italian month or weekday name ("16 novembre", "mer, 16 nov")?"""
     return _ITALIAN_WORD.search(value.lower()) is not None
-_DAY_MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})\s*[ .\-/]?\s*([^\W\d_]{3,9})\.?,?\s*[ .\-/]?\s*(\d{4})(?!\d)")
-_TIME = re.compile(r"(?<!\d)(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?(?!\d)")
-_OFFSET = re.compile(r"(?:^|\s)([+-])(\d{2}):?(\d{2})(?!\d)|(?:^|\s|\d)([A-Za-z]{1,4})\s*$")
 
 
 def parse_loose_date(value: str) -> datetime | None:

@@ -134,6 +134,8 @@ def test_bozo_feed_keeps_its_entries() -> None:
     ("Mercoledì, 16 Novembre 2022 00:38:15 +0100", datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC)),
     ("gio, 05 gen 2023 10:00:00 GMT", datetime(2023, 1, 5, 10, 0, tzinfo=UTC)),
     ("16 dicembre 2022 10:05", datetime(2022, 12, 16, 9, 5, tzinfo=UTC)),  # Rome, winter: +1
+    ("16 DICEMBRE 2022 10:05", datetime(2022, 12, 16, 9, 5, tzinfo=UTC)),  # capitals are Italian too
+    ("MER, 16 NOV 2022 00:38:15 +0100", datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC)),
     ("1 agosto 2023 10.05", datetime(2023, 8, 1, 8, 5, tzinfo=UTC)),  # Rome, summer: +2
     ("sab, 3 giu 2023 18:30:00 +0200", datetime(2023, 6, 3, 16, 30, tzinfo=UTC)),
     ("Sun 17 ago 2008, 17  2008 10.05.00 EDT", datetime(2008, 8, 17, 14, 5, tzinfo=UTC)),  # real, garbled
