@@ -31,11 +31,14 @@ from monitor.offload import LOCAL_DEPTH
 from monitor.politeness import interleave_hosts, next_check
 from monitor.prefilter import EMPTY_ANALYSIS
 from monitor.runtime import Runtime, utc_now
-from monitor.workers import AnalyzerSpec, analyze_batch, parse_and_screen
+from monitor.workers import AnalyseAhead, AnalyzerSpec, Ready, analyze_batch, parse_and_screen
 
 log = logging.getLogger("monitor")
 __all__ = ["PollOutcome", "Runtime", "flush_outbox", "poll_feeds", "rescan", "run_digest", "unsent", "utc_now"]
 DIGEST_LOOKBACK = timedelta(days=7)
+# An entry dated up to this long before the last successful poll may still be new to us (late
+# publication, clock skew): the parse worker analyses it ahead; older ones go the usual way.
+ANALYSE_AHEAD_SLACK = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,13 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
     try:
         result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
         parsed, may_mention = None, None
+        ready: Ready = {}
         if result.status != 304:
             # A full-text feed's summary says nothing about the page that will replace it.
             screen = rt.prefilter if cfg is None or not cfg.full_text else None
-            parsed, may_mention = await rt.offload.anywhere(parse_and_screen, result.body, result.headers,
-                                                            result.url, rt.clock(), screen)
+            ahead = _analyse_ahead(rt, feed) if screen is not None else None
+            parsed, may_mention, ready = await rt.offload.anywhere(parse_and_screen, result.body, result.headers,
+                                                                   result.url, rt.clock(), screen, ahead)
     except FeedGoneError as exc:
         _failed(rt, feed, interval, f"{exc} (disabled; re-enable by editing the config)", None, True)
         log.error("feed %s is gone (410): disabled", feed.url)
@@ -115,10 +120,25 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
                          last_modified=result.last_modified, new_url=result.permanent_url, ttl_minutes=ttl)
     if cfg is not None and cfg.full_text:
         await _fetch_full_texts(rt, new_ids)
-    await analyze_articles(rt, new_ids)
+    await analyze_articles(rt, new_ids, ready)
     status = "not-modified" if parsed is None else "new"
     log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids) + quiet)
     return PollOutcome(feed.url, status, len(new_ids) + quiet)
+
+
+def _analyse_ahead(rt: Runtime, feed: feeds.FeedState) -> AnalyseAhead | None:
+    """Let the worker that parses the feed analyse its recent entries too (no trip back)."""
+    if rt.parse_pool is None:
+        return None
+    if feed.first_polled is None:  # the backfill window decides what a first poll analyses
+        since = rt.clock() - timedelta(hours=rt.config.polling.backfill_hours)
+    else:  # entries older than the last poll were seen then, most likely: not worth a guess
+        since = (feed.last_success or rt.clock()) - ANALYSE_AHEAD_SLACK
+    return AnalyseAhead(_analyzer_spec(rt), since)
+
+
+def _analyzer_spec(rt: Runtime) -> AnalyzerSpec:
+    return (tuple(rt.config.entities), rt.config.nlp.model, rt.config.nlp.key_claims)
 
 
 def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str,
@@ -172,8 +192,7 @@ async def _analyze(rt: Runtime, texts: list[tuple[int, str, str]]) -> list[tuple
     """(id, title, text) → (id, analysis), off the event loop."""
     if rt.parse_pool is not None:
         # The parse workers analyse: the main process never loads spaCy.
-        spec: AnalyzerSpec = (tuple(rt.config.entities), rt.config.nlp.model, rt.config.nlp.key_claims)
-        return await rt.offload.in_workers(analyze_batch, spec, texts)
+        return await rt.offload.in_workers(analyze_batch, _analyzer_spec(rt), texts)
     return await asyncio.get_running_loop().run_in_executor(
         rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
 
@@ -190,12 +209,20 @@ def _rank_by_novelty(rt: Runtime, article_id: int, analysis: Analysis) -> Analys
     return replace(analysis, key_claims=key)
 
 
-async def analyze_articles(rt: Runtime, article_ids: list[int]) -> None:
-    """Analyse off the event loop, store a feed's results in one transaction, then alert."""
+async def analyze_articles(rt: Runtime, article_ids: list[int], ready: Ready | None = None) -> None:
+    """Analyse off the event loop, store a feed's results in one transaction, then alert.
+
+    `ready`: analyses the parse worker already made, by (title, text); only articles whose
+    stored title and text they were made from use them.
+    """
     if not article_ids:
         return
     texts = articles.article_texts(rt.store, article_ids)
-    results = [(i, _rank_by_novelty(rt, i, a)) for i, a in await _analyze(rt, texts)]
+    ready = ready or {}
+    todo = [(i, title, text) for i, title, text in texts if (title, text) not in ready]
+    done = dict(await _analyze(rt, todo)) if todo else {}
+    done.update((i, ready[(title, text)]) for i, title, text in texts if (title, text) in ready)
+    results = [(i, _rank_by_novelty(rt, i, done[i])) for i, _, _ in texts]
     newly = articles.save_analyses(rt.store, results, normalise_claim_text)
     for article_id, analysis in results:
         relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))

@@ -25,6 +25,7 @@ class FeedState:
     consecutive_failures: int
     disabled_reason: str | None
     ttl_minutes: int | None = None
+    last_success: datetime | None = None
 
 
 def sync_feeds(store: Store, feeds: Sequence[FeedConfig]) -> None:
@@ -47,7 +48,8 @@ def _state(row: object) -> FeedState:
         etag=r["etag"], last_modified=r["last_modified"],  # type: ignore[index]
         next_check=dt(r["next_check_at"]), first_polled=dt(r["first_polled_at"]),  # type: ignore[index]
         consecutive_failures=r["consecutive_failures"],  # type: ignore[index]
-        disabled_reason=r["disabled_reason"], ttl_minutes=r["ttl_minutes"])  # type: ignore[index]
+        disabled_reason=r["disabled_reason"], ttl_minutes=r["ttl_minutes"],  # type: ignore[index]
+        last_success=dt(r["last_success_at"]))  # type: ignore[index]
 
 
 def active_feeds(store: Store) -> list[FeedState]:

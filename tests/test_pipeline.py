@@ -98,6 +98,38 @@ async def test_parsing_in_worker_processes_gives_the_same_articles(
         await rt.aclose()
 
 
+async def test_analysis_where_the_feed_was_parsed_stores_what_the_daemon_would(
+        world: tuple[Path, dict[str, Route], SmtpServer]) -> None:
+    """A worker analyses the entries it parsed; the stored result is the same as when the daemon
+    analyses them itself, then a second poll analyses only what changed."""
+    config_path, routes, _ = world
+    items = [("p1", "Altman a Milano", "«Siamo pronti», ha detto Sam Altman ai giornalisti.", RECENT),
+             ("p2", "Musk e xAI", "Secondo Elon Musk, xAI crescerà ancora.", RECENT),
+             ("p3", "Un visore nuovo", "Costa poco.", RECENT)]
+    routes["/feed.xml"] = Route(body=feed(*items))
+    stored = {}
+    base = config_path.read_text()
+    for workers in (0, 1):
+        config_path.write_text(base.replace('state_dir = "state"', f'state_dir = "state{workers}"').replace(
+            "backfill_hours = 48", f"backfill_hours = 48\nparse_workers = {workers}"))
+        rt = open_runtime(load_config(config_path))
+        rt.clock = Clock(NOW)
+        try:
+            await pipeline.poll_feeds(rt, force=True)
+            items[1] = ("p2", "Musk e xAI", "Secondo Elon Musk, xAI crescerà ancora molto.", RECENT)
+            routes["/feed.xml"] = Route(body=feed(*items))
+            await pipeline.poll_feeds(rt, force=True)  # p2 changed: analysed again, the others kept
+            items[1] = ("p2", "Musk e xAI", "Secondo Elon Musk, xAI crescerà ancora.", RECENT)
+            routes["/feed.xml"] = Route(body=feed(*items))
+            stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
+            stored[workers] = [(s.title, s.text, s.mentions, s.key_claims, s.salience) for s in stories]
+        finally:
+            await rt.aclose()
+    assert [title for title, *_ in stored[1]] == ["Altman a Milano", "Musk e xAI"]
+    assert "molto" in stored[1][1][1]
+    assert stored[1] == stored[0]
+
+
 FULL_PAGE = """<html><head><title>Pagina</title></head><body><nav>Menu Home Contatti</nav>
 <article><h1>Altman a Torino</h1>
 <p>Sam Altman ha visitato ieri il Politecnico di Torino incontrando studenti e docenti.</p>

@@ -229,7 +229,7 @@ elif point == "after-mark-sent":
     real_mark = store_outbox.mark_sent
     store_outbox.mark_sent = lambda *a, **k: (real_mark(*a, **k), die())[0]
 elif point == "after-store-before-analysis":
-    async def never(rt_, ids):
+    async def never(rt_, ids, *rest):
         if ids:
             die()
     pipeline.analyze_articles = never
