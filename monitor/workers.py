@@ -57,21 +57,26 @@ def parse_and_screen(body: bytes, headers: Mapping[str, str], url: str, now: dat
     screen = tuple(prefilter.may_mention(e.title, e.text) for e in parsed.entries)
     ready: Ready = {}
     if ahead is not None and _in_worker:
-        recent = [(n, e.title, e.text) for n, (e, maybe) in enumerate(zip(parsed.entries, screen, strict=True))
-                  if maybe and e.published is not None and e.published >= ahead.since]
-        ready = {(title, text): analysis for (_, title, text), (_, analysis)
-                 in zip(recent, analyze_batch(ahead.spec, recent), strict=True)}
+        analyzer = _worker_tools(ahead.spec)[1]  # screened just above: no second prefilter pass
+        ready = {(e.title, e.text): analyzer.analyze(e.title, e.text)
+                 for e, maybe in zip(parsed.entries, screen, strict=True)
+                 if maybe and e.published is not None and e.published >= ahead.since}
     return parsed, screen, ready
 
 
 def analyze_batch(spec: AnalyzerSpec, items: Sequence[tuple[int, str, str]]) -> list[tuple[int, Analysis]]:
     """(article id, title, text) → (article id, analysis): the prefilter, then the analyzer if needed."""
+    prefilter, analyzer = _worker_tools(spec)
+    return [(i, analyzer.analyze(title, text) if prefilter.may_mention(title, text) else EMPTY_ANALYSIS)
+            for i, title, text in items]
+
+
+def _worker_tools(spec: AnalyzerSpec) -> tuple[AliasPrefilter, Any]:
+    """This worker's prefilter and analyzer for these entities, rebuilt only when they change."""
     global _worker_state
     if _worker_state is None or _worker_state[0] != spec:
         from monitor.nlp import Analyzer
 
         entities, model, key_claims = spec
         _worker_state = (spec, AliasPrefilter(entities), Analyzer(entities, model=model, key_claims=key_claims))
-    _, prefilter, analyzer = _worker_state
-    return [(i, analyzer.analyze(title, text) if prefilter.may_mention(title, text) else EMPTY_ANALYSIS)
-            for i, title, text in items]
+    return _worker_state[1], _worker_state[2]
