@@ -21,6 +21,7 @@ import feedparser
 from monitor.dates import has_italian_word, parse_loose_date
 from monitor.errors import NotAFeedError
 from monitor.models import Entry, ParsedFeed
+from monitor.parse_common import read_common_feed
 from monitor.textclean import html_to_text
 from monitor.urls import normalise_url
 
@@ -52,6 +53,12 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime)
     # https://host/feed/12345, and a feed that moves (301) would then change every identity key.
     # We resolve relative *links* ourselves against `url` (an absolute xml:base still applies).
     response_headers.pop("content-location", None)
+    problems = "; ".join(p for p in (guard_problem, repair_problem) if p) or None
+    common = read_common_feed(body, response_headers)
+    if common is not None:
+        entries = _unique_url_keys([_entry(e, url, now) for e in common.entries])
+        return ParsedFeed(title=html_to_text(common.title) or None, entries=entries,
+                          ttl_minutes=_ttl(common.ttl), problem=problems)
     # Always a stream: feedparser treats a str/bytes argument that names a file or a URL as
     # something to open, and a body equal to "/etc/passwd" must stay just bytes.
     try:
@@ -74,7 +81,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime)
     entries = _unique_url_keys([_entry(e, url, now) for e in raw_entries])
     feed = data.get("feed") or {}
     title = html_to_text(feed.get("title", "")) or None
-    problems = "; ".join(p for p in (guard_problem, repair_problem, problem) if p) or None
+    problems = "; ".join(p for p in (problems, problem) if p) or None
     return ParsedFeed(title=title, entries=entries, ttl_minutes=_ttl(feed.get("ttl")), problem=problems)
 
 
