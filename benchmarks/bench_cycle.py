@@ -422,7 +422,9 @@ def report(args: argparse.Namespace, servers_info: dict[str, Any], mon: dict[str
         f"Feeds: {servers_info['bytes'] / 1e6:.1f} MB in total, {servers_info['actor_items']} items "
         f"({100 * servers_info['actor_items'] / max(1, items):.0f} %) naming a tracked actor; "
         f"{args.feeds} loopback hosts served by {args.servers} processes; monitor concurrency "
-        f"{args.concurrency}, parse_workers {args.parse_workers}.",
+        f"{args.concurrency}, parse_workers {args.parse_workers}"
+        + (f"; {servers_info['uncommon']} feeds ({100 * args.uncommon_share:g} % asked) in a shape left to "
+           "feedparser." if args.uncommon_share else "."),
         "",
         "| run | wall s | items/s | CPU s | peak RSS MB |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -495,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=30, help="items per feed")
     parser.add_argument("--item-kb", type=float, default=50.0, help="approximate size of each feed, KB")
     parser.add_argument("--actor-share", type=float, default=0.15, help="share of items naming an actor")
+    parser.add_argument("--uncommon-share", type=float, default=0.0,
+                        help="share of feeds in a shape monitor's lxml reader leaves to feedparser")
     parser.add_argument("--concurrency", type=int, default=32, help="monitor's polling.concurrency")
     parser.add_argument("--servers", type=int, default=2, help="feed server processes")
     parser.add_argument("--r2e", help="path of rss2email's r2e (default: on PATH or beside python)")
@@ -526,19 +530,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rounds and --warm-runs must be at least 1")
 
     from loopserve import FeedServers, FeedSpec
-    from synthfeeds import fixed_now
+    from synthfeeds import fixed_now, is_uncommon
 
     started = time.perf_counter()
     info = machine()
     r2e = None if args.no_peer else _find_r2e(args.r2e)
     versions = _versions(r2e)
-    spec = FeedSpec(items=args.items, item_kb=args.item_kb, actor_share=args.actor_share, seed=1, now=fixed_now())
+    spec = FeedSpec(items=args.items, item_kb=args.item_kb, actor_share=args.actor_share, seed=1, now=fixed_now(),
+                    uncommon_share=args.uncommon_share)
     with tempfile.TemporaryDirectory(prefix="bench-cycle-") as tmp, \
             FeedServers(args.feeds, spec, processes=args.servers, lifetime=4 * args.step_timeout) as servers:
         folder = Path(tmp)
         urls_file = folder / "urls.json"
         urls_file.write_text(json.dumps(servers.urls))
-        info_servers: dict[str, Any] = {"bytes": servers.bytes, "actor_items": servers.actor_items, "stats": {}}
+        info_servers: dict[str, Any] = {"bytes": servers.bytes, "actor_items": servers.actor_items, "stats": {},
+                                        "uncommon": sum(is_uncommon(f, args.uncommon_share)
+                                                        for f in range(args.feeds))}
         print(f"serving {args.feeds} feeds ({servers.bytes / 1e6:.1f} MB) on {args.feeds} loopback hosts "
               f"in {time.perf_counter() - started:.1f} s", flush=True)
 

@@ -47,6 +47,7 @@ class FeedSpec:
     actor_share: float
     seed: int
     now: datetime
+    uncommon_share: float = 0.0  # feeds monitor's lxml reader leaves to feedparser
 
 
 class _Site:
@@ -118,7 +119,8 @@ async def _serve_async(conn: Connection, feeds: list[int], spec: FeedSpec, lifet
         servers.append(server)
         port = server.sockets[0].getsockname()[1]
         base = f"http://{host}:{port}"
-        body, with_actor = make_feed(feed, spec.items, spec.item_kb, base, spec.now, spec.actor_share, spec.seed)
+        body, with_actor = make_feed(feed, spec.items, spec.item_kb, base, spec.now, spec.actor_share, spec.seed,
+                                     spec.uncommon_share)
         actors += with_actor
         path = f"/feeds/{feed}.xml"
         site.bodies[path] = (body, etag_for(body))

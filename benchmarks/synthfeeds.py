@@ -4,6 +4,8 @@ Each feed is RSS 2.0 with `items` entries whose HTML descriptions add up to abou
 KB per feed. A share of the items (default 15 %) names a tracked actor (Elon Musk, Sam Altman,
 OpenAI, Ilya Sutskever, xAI), with Italian direct quotes («…», ha detto Musk), reported speech
 and actor-centred events; the rest is ordinary tech news that mentions nobody we track.
+A share of the feeds (`uncommon_share`, default none) also carries a podcast owner block, an
+element monitor's lxml reader leaves to feedparser: it measures the path odd feeds take.
 """
 
 from __future__ import annotations
@@ -116,10 +118,18 @@ def make_item(rng: random.Random, feed: int, number: int, base_url: str, when: d
     return item, with_actor
 
 
+def is_uncommon(feed: int, uncommon_share: float, seed: int = 1) -> bool:
+    """Whether feed number `feed` carries the element that sends it to feedparser."""
+    return random.Random(seed * 7_919 + feed).random() < uncommon_share
+
+
 def make_feed(feed: int, items: int, item_kb: float, base_url: str, now: datetime,
-              actor_share: float = 0.15, seed: int = 1) -> tuple[bytes, int]:
+              actor_share: float = 0.15, seed: int = 1, uncommon_share: float = 0.0) -> tuple[bytes, int]:
     """Feed number `feed` as bytes, and how many of its items name a tracked actor."""
     rng = random.Random(seed * 1_000_003 + feed)
+    owner = ('<itunes:owner xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
+             "<itunes:name>Redazione</itunes:name></itunes:owner>"
+             if is_uncommon(feed, uncommon_share, seed) else "")
     target = int(item_kb * 1024)
     # The per-item envelope (title, link, guid, date, escaping of the HTML) is roughly a third
     # of the item's bytes; the description's raw HTML gets the rest.
@@ -129,7 +139,7 @@ def make_feed(feed: int, items: int, item_kb: float, base_url: str, now: datetim
         '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>\n'
         f"<title>Notizie tech {feed}</title><link>{base_url}/</link>"
         f"<description>Feed sintetico numero {feed} per i benchmark</description>"
-        "<language>it-it</language><ttl>15</ttl>\n"
+        f"<language>it-it</language><ttl>15</ttl>{owner}\n"
     ]
     actors = 0
     for number in range(items):
