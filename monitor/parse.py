@@ -1,6 +1,7 @@
 """Feed bytes → ParsedFeed. Pure: no network, no filesystem, no clock (the caller passes `now`).
 
-feedparser does the heavy lifting; this module adds what a monitor needs on top: hostile-input
+parse_common reads the common RSS/Atom feed with lxml, exactly as feedparser would; feedparser
+reads everything else. This module adds what a monitor needs on top: hostile-input
 guards, plain text, aware UTC dates (Italian ones included), and stable identity keys.
 """
 
