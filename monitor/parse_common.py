@@ -269,14 +269,21 @@ def _feed(channel: Any, scope: _Scope, item: str, atom: bool) -> CommonFeed:
         elif name == "image" and not atom:
             scope.title_depth = -1
             _image(child, depth + 1, scope)
-        elif name == "author" and atom:
-            _author(child)
-        elif name in _FEED_IGNORED or _unhandled(name):
-            if len(child):
-                raise _Unsupported(f"markup inside {name}")
-        else:
+        elif not _skipped(name, child, atom, _FEED_IGNORED):
             raise _Unsupported(name)
     return CommonFeed(title=title, ttl=ttl, entries=entries)
+
+
+def _skipped(name: str, child: Any, atom: bool, ignored: frozenset[str]) -> bool:
+    """True for an element that touches no field we read (and holds no markup that might)."""
+    if name == "author" and atom:
+        _author(child)
+        return True
+    if name in ignored or _unhandled(name):
+        if len(child):
+            raise _Unsupported(f"markup inside {name}")
+        return True
+    return False
 
 
 def _image(image: Any, depth: int, scope: _Scope) -> None:
@@ -300,12 +307,7 @@ def _entry(item: Any, depth: int, scope: _Scope, atom: bool) -> Fields:
         raise _Unsupported("attributes on an entry")
     fields: Fields = {}
     for name, child in _children(item):
-        if name == "author" and atom:
-            _author(child)
-        elif name in _ENTRY_IGNORED or _unhandled(name):
-            if len(child):
-                raise _Unsupported(f"markup inside {name}")
-        else:
+        if not _skipped(name, child, atom, _ENTRY_IGNORED):
             _entry_field(fields, name, child, depth, scope, atom)
     return fields
 
