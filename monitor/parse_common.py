@@ -125,7 +125,8 @@ class _Scope:
         for _ in range(depth):
             base = (make_safe_absolute_uri(base, base) or base) if base else ""
             self.bases.append(base)
-
+        # A base on a leaf we only read as text is harmless when feedparser restores the base
+        # after it, which it does only under a non-empty one.
         self.leaf_base_ok = bool(self.bases[0])
 
     def base(self, depth: int) -> str:

@@ -64,17 +64,19 @@ FEED_IGNORED = frozenset({
 })
 IMAGE_PARTS = frozenset({"url", "title", "link", "width", "height", "description"})
 AUTHOR_PARTS = frozenset({"name", "email", "uri"})
-CONTENT_TYPES = {"text": "text/plain", "plain": "text/plain", "html": "text/html",
-                  "text/plain": "text/plain", "text/html": "text/html"}
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
-TYPE_NAMES = {"text": "text/plain", "plain": "text/plain", "html": "text/html",
-               "xhtml": "application/xhtml+xml"}
+# feedparser's map_content_type: the short type names it expands.
+TYPE_NAMES = {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
+# The text types this reader takes (XHTML holds markup, which is feedparser's business).
+CONTENT_TYPES = {name: kind
+                 for name, kind in {**TYPE_NAMES, "text/plain": "text/plain", "text/html": "text/html"}.items()
+                 if kind != "application/xhtml+xml"}
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 # feedparser maps C1 controls onto the windows-1252 characters they were meant to be.
 CP1252 = {c: bytes([c]).decode("cp1252") for c in range(0x80, 0xA0)
-           if c not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+          if c not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
 C1_CONTROL = re.compile("[\x80-\x9f]")
 NO_ATTRS: frozenset[str] = frozenset()
 TYPE_ONLY = frozenset({"type"})
