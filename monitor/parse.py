@@ -54,18 +54,26 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime)
     # https://host/feed/12345, and a feed that moves (301) would then change every identity key.
     # We resolve relative *links* ourselves against `url` (an absolute xml:base still applies).
     response_headers.pop("content-location", None)
-    problems = "; ".join(p for p in (guard_problem, repair_problem) if p) or None
     common = read_common_feed(body, response_headers)
     if common is not None:
-        entries = _unique_url_keys([_entry(e, url, now) for e in common.entries])
-        return ParsedFeed(title=html_to_text(common.title) or None, entries=entries,
-                          ttl_minutes=_ttl(common.ttl), problem=problems)
+        title, ttl, raw_entries, problem = common.title, common.ttl, common.entries, None
+    else:
+        title, ttl, raw_entries, problem = _read_with_feedparser(body, response_headers, url)
+    entries = _unique_url_keys([_entry(e, url, now) for e in raw_entries])
+    problems = "; ".join(p for p in (guard_problem, repair_problem, problem) if p) or None
+    return ParsedFeed(title=html_to_text(title) or None, entries=entries, ttl_minutes=_ttl(ttl),
+                      problem=problems)
+
+
+def _read_with_feedparser(body: bytes, headers: dict[str, str],
+                          url: str) -> tuple[str, str | None, list[Any], str | None]:
+    """Feed title, ttl, raw entries and the defect feedparser reported, for any document."""
     # Always a stream: feedparser treats a str/bytes argument that names a file or a URL as
     # something to open, and a body equal to "/etc/passwd" must stay just bytes.
     try:
         data: Any = feedparser.parse(
             io.BytesIO(body),
-            response_headers=response_headers,
+            response_headers=headers,
             resolve_relative_uris=False,  # we keep only plain text; links in HTML are dropped anyway
             # Not sanitised: we keep only text (inscriptis drops scripts and styles), and the
             # digest escapes it; feedparser's sanitiser was half of its parsing time.
@@ -79,11 +87,9 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime)
     problem = _problem(data)
     if not version and not raw_entries:
         raise NotAFeedError(f"{url} is not a feed: {_what_is_it(body, data, problem)}")
-    entries = _unique_url_keys([_entry(e, url, now) for e in raw_entries])
     feed = data.get("feed") or {}
-    title = html_to_text(feed.get("title", "")) or None
-    problems = "; ".join(p for p in (problems, problem) if p) or None
-    return ParsedFeed(title=title, entries=entries, ttl_minutes=_ttl(feed.get("ttl")), problem=problems)
+    ttl = feed.get("ttl")  # a <ttl> with attributes comes back as a dict: no ttl
+    return feed.get("title", ""), ttl if isinstance(ttl, str) else None, raw_entries, problem
 
 
 def _defuse(body: bytes, url: str) -> tuple[bytes, str | None]:
