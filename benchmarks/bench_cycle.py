@@ -55,7 +55,7 @@ def _maxrss_mb() -> float:
 
 
 def _write_monitor_config(folder: Path, urls: list[str], concurrency: int) -> Path:
-    from monitor.config import DEFAULT_ENTITIES
+    from monitor.config.types import DEFAULT_ENTITIES
 
     feeds = "".join(f'\n[[feeds]]\nurl = "{url}"\nname = "Bench {i}"\n' for i, url in enumerate(urls))
     path = folder / "bench-config.toml"
@@ -87,9 +87,9 @@ recipients = ["redazione@example.com"]
 
 async def _monitor_cycles(urls: list[str], folder: Path, concurrency: int, warm_runs: int,
                           warm_gap: float) -> dict[str, Any]:
-    from monitor import pipeline
-    from monitor.config import load_config
-    from monitor.service import open_runtime
+    from monitor.config.load import load_config
+    from monitor.service import pipeline
+    from monitor.service.daemon import open_runtime
 
     os.environ.pop("STATE_DIRECTORY", None)
     result: dict[str, Any] = {}
@@ -188,18 +188,18 @@ def worker_floor(args: argparse.Namespace) -> dict[str, Any]:
     items = 0
     for body in bodies:
         data = feedparser.parse(io.BytesIO(body), response_headers=headers,
-                                resolve_relative_uris=False, sanitize_html=False)  # as monitor.parse
+                                resolve_relative_uris=False, sanitize_html=False)  # as monitor.ingest.parse
         items += len(data.entries)
     floor = {"wall": time.perf_counter() - t0, "cpu": _cpu() - c0, "items": items,
              "bytes": sum(len(b) for b in bodies), "rss_mb": _maxrss_mb()}
     result: dict[str, Any] = {"floor": floor}
     if not args.breakdown:
         return result
-    # Where a cold cycle's time goes, stage by stage, single-threaded: monitor.parse.parse_feed
+    # Where a cold cycle's time goes, stage by stage, single-threaded: monitor.ingest.parse.parse_feed
     # (feedparser + HTML → text + identity) and the NLP analyzer on a sample of the entries.
-    from monitor.config import load_entities
+    from monitor.config.entities import load_entities
+    from monitor.ingest.parse import parse_feed
     from monitor.nlp import Analyzer
-    from monitor.parse import parse_feed
 
     now = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -207,7 +207,7 @@ def worker_floor(args: argparse.Namespace) -> dict[str, Any]:
     for url, body in zip(urls, bodies, strict=True):
         entries.extend(parse_feed(body, headers, url, now).entries)
     parse_wall = time.perf_counter() - t0
-    from monitor.config import DEFAULT_ENTITIES
+    from monitor.config.types import DEFAULT_ENTITIES
 
     analyzer = Analyzer(load_entities(DEFAULT_ENTITIES))
     sample = entries[:: max(1, len(entries) // args.nlp_sample)][: args.nlp_sample]
@@ -481,7 +481,7 @@ def report(args: argparse.Namespace, servers_info: dict[str, Any], mon: dict[str
     if "breakdown" in floor:
         b = floor["breakdown"]
         notes.append(f"stages, one thread, per item: feedparser {b['feedparser_ms_per_item']:.2f} ms, "
-                     f"monitor.parse.parse_feed {b['parse_feed_ms_per_item']:.2f} ms, NLP analyze "
+                     f"monitor.ingest.parse.parse_feed {b['parse_feed_ms_per_item']:.2f} ms, NLP analyze "
                      f"{b['nlp_ms_per_item']:.2f} ms (sample of {b['nlp_sample']}, "
                      f"{b['text_chars_per_item']:.0f} chars of text per item).")
     notes.append(f"server counters: {servers_info.get('stats')}")

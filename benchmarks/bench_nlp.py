@@ -11,7 +11,8 @@ import argparse
 import statistics
 import time
 
-from monitor.config import DEFAULT_ENTITIES, load_entities
+from monitor.config.entities import load_entities
+from monitor.config.types import DEFAULT_ENTITIES
 from monitor.nlp import Analyzer
 
 # Written for the benchmark (fictional): the usual mix of names, elisions, quotes and reported speech.

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loopserve import FeedServers, FeedSpec  # noqa: E402
 from synthfeeds import fixed_now  # noqa: E402
 
-from monitor.config_types import PollingConfig  # noqa: E402
-from monitor.fetch import Fetcher  # noqa: E402
+from monitor.config.types import PollingConfig  # noqa: E402
+from monitor.ingest.fetch import Fetcher  # noqa: E402
 
 
 def _cpu() -> float:

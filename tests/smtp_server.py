@@ -25,7 +25,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from monitor.config import SmtpConfig
+from monitor.config.types import SmtpConfig
 
 # aiosmtpd itself sets its deprecated Session.login_data after AUTH and logs a warning each time.
 logging.getLogger("mail.log").addFilter(lambda record: "login_data is deprecated" not in record.getMessage())

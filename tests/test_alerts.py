@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from world import RECENT, Clock, feed
 
-from monitor import pipeline
-from monitor import store_outbox as outbox
-from monitor.alerts import alert_recipients, quiet_until
-from monitor.config import AlertConfig, load_config
-from monitor.service import open_runtime
+from monitor.config.load import load_config
+from monitor.config.types import AlertConfig
+from monitor.digest.alerts import alert_recipients, quiet_until
+from monitor.service import pipeline
+from monitor.service.daemon import open_runtime
+from monitor.store import outbox
 
 ROME = ZoneInfo("Europe/Rome")
 QUIET = AlertConfig(quiet_start="23:00", quiet_end="07:00")

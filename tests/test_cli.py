@@ -26,8 +26,8 @@ from ingest_server import Route, serve
 from smtp_server import SmtpServer
 from world import write_config
 
-from monitor.cli import build_parser, main
-from monitor.config import DEFAULT_ENTITIES
+from monitor.cli.main import build_parser, main
+from monitor.config.types import DEFAULT_ENTITIES
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FEED = ROOT / "monitor" / "data" / "demo" / "tecnoitalia.xml"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import DEFAULT_ENTITIES, load_config
+from monitor.config.load import load_config
+from monitor.config.types import DEFAULT_ENTITIES
 from monitor.errors import EX_CONFIG, ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

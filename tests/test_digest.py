@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config import Alias, DigestConfig, EntityConfig
-from monitor.digest import RenderContext, make_message_id, render_alert, render_digest
+from monitor.config.types import Alias, DigestConfig, EntityConfig
+from monitor.digest.build import RenderContext, make_message_id, render_alert, render_digest
 from monitor.models import Claim, FeedHealth, Mention, OutgoingMessage, StoredArticle
 
 NOW = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)  # a Monday; 08:00 in Rome
@@ -333,7 +333,7 @@ def test_any_feed_text_is_safe(title: str, outlet: str, speaker: str) -> None:
 
 
 def test_snippet_is_the_sentence_around_the_first_body_mention() -> None:
-    from monitor.digest_text import SNIPPET_MAX, snippet
+    from monitor.digest.text import SNIPPET_MAX, snippet
 
     text = "Prima frase senza nomi. Poi Elon Musk ha parlato! Terza frase con Elon Musk."
     at = text.index("Elon Musk")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.digest_stories import DUPLICATE_JACCARD, jaccard, merge_duplicates, tokens
+from monitor.digest.stories import DUPLICATE_JACCARD, jaccard, merge_duplicates, tokens
 from monitor.models import StoredArticle
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

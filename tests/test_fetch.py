@@ -21,10 +21,10 @@ from ingest_server import (  # tests/ is on sys.path (rootdir-less test director
     ingest_server,
 )
 
-from monitor.config import PollingConfig
+from monitor.config.types import PollingConfig
 from monitor.errors import FeedGoneError, FetchError, TooLargeError
-from monitor.fetch import Fetcher, max_age
-from monitor.fulltext import fetch_full_text
+from monitor.ingest.fetch import Fetcher, max_age
+from monitor.ingest.fulltext import fetch_full_text
 
 __all__ = ["ingest_server"]  # the fixture, re-exported so pytest finds it here
 

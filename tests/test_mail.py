@@ -10,8 +10,10 @@ import pytest
 import trustme
 from smtp_server import SmtpServer
 
+from monitor.delivery.smtp import check_login, send_raw
+from monitor.digest.build import make_message_id
+from monitor.digest.mime import build_test_message
 from monitor.errors import SmtpAuthError, SmtpPermanentError, SmtpTemporaryError
-from monitor.mail import check_login, send_raw, send_test
 
 SENDER = "monitor@example.it"
 RAW = (
@@ -204,7 +206,8 @@ async def test_silent_server_times_out(plain: SmtpServer) -> None:
 
 async def test_send_test_message(plain: SmtpServer) -> None:
     now = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
-    report = await send_test(plain.config(), None, "ops@example.it", now)
+    message = build_test_message(SENDER, "ops@example.it", now, make_message_id("example.it"))
+    report = await send_raw(plain.config(), None, message.sender, message.recipients, message.raw)
     assert report.accepted == ("ops@example.it",)
     [got] = plain.messages
     assert got.rcpt_tos == ("ops@example.it",)
@@ -223,8 +226,8 @@ async def test_rendered_digest_arrives_byte_for_byte(starttls: SmtpServer) -> No
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from monitor.config import Alias, DigestConfig, EntityConfig
-    from monitor.digest import RenderContext, make_message_id, render_digest
+    from monitor.config.types import Alias, DigestConfig, EntityConfig
+    from monitor.digest.build import RenderContext, make_message_id, render_digest
     from monitor.models import Mention, StoredArticle
 
     now = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from monitor.offload import Offload
+from monitor.service.offload import Offload
 
 
 def _busy_pid(seconds: float) -> int:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import PermanentError
-from monitor.opml import read_opml, write_opml
+from monitor.ingest.opml import read_opml, write_opml
 
 DATA = Path(__file__).parent / "data" / "feeds"
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.outbox_policy import next_attempt
+from monitor.delivery.policy import next_attempt
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import NotAFeedError
+from monitor.ingest.parse import html_to_text, normalise_url, parse_feed, parse_loose_date
 from monitor.models import ParsedFeed
-from monitor.parse import html_to_text, normalise_url, parse_feed, parse_loose_date
 
 DATA = Path(__file__).parent / "data" / "feeds"
 REAL = Path("/work/shared/real-feeds")

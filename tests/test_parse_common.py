@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.parse_common import CommonFeed, read_common_feed, why_not_common
+from monitor.ingest.parse_common import CommonFeed, read_common_feed, why_not_common
 
 DATA = Path(__file__).parent / "data" / "feeds"
 REAL = Path("/work/shared/real-feeds")
@@ -23,7 +23,7 @@ DATE_KEYS = ("published", "updated", "created")
 
 
 def _entry_view(entry: Any) -> dict[str, Any]:
-    """The entry keys monitor.parse reads, as plain comparable values."""
+    """The entry keys monitor.ingest.parse reads, as plain comparable values."""
     view = {key: dict.get(entry, key) for key in ("title", "link", "id", "guidislink", "summary")}
     for key in DATE_KEYS:
         view[key] = dict.get(entry, key)

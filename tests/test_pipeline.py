@@ -13,11 +13,12 @@ from ingest_server import Route
 from smtp_server import SmtpServer
 from world import RECENT, Clock, feed, subjects
 
-from monitor import pipeline
-from monitor import store_articles as articles
-from monitor.config import Alias, EntityConfig, load_config
+from monitor.config.load import load_config
+from monitor.config.types import Alias, EntityConfig
 from monitor.models import StoredArticle
-from monitor.service import open_runtime
+from monitor.service import pipeline
+from monitor.service.daemon import open_runtime
+from monitor.store import articles
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.ingest.politeness import interleave_hosts, next_check, parse_retry_after
 from monitor.models import FetchResult
-from monitor.politeness import interleave_hosts, next_check, parse_retry_after
 
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 DAY = 24 * 3600

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config import DEFAULT_ENTITIES, load_entities
+from monitor.config.entities import load_entities
+from monitor.config.types import DEFAULT_ENTITIES
 from monitor.nlp import Analyzer
-from monitor.prefilter import _NON_WORD, AliasPrefilter
+from monitor.nlp.prefilter import _NON_WORD, AliasPrefilter
 
 ENTITIES = load_entities(DEFAULT_ENTITIES)
 DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "dev-set"

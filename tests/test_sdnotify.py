@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.sdnotify import notify, watchdog_interval
+from monitor.service.sdnotify import notify, watchdog_interval
 
 
 def test_abstract_socket(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,9 +16,9 @@ from ingest_server import Route
 from smtp_server import SmtpServer
 from world import RECENT, Clock
 
-from monitor import pipeline
-from monitor.config import load_config
-from monitor.service import open_runtime
+from monitor.config.load import load_config
+from monitor.service import pipeline
+from monitor.service.daemon import open_runtime
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "musk-altman-openai.txt"
 

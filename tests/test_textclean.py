@@ -8,8 +8,8 @@ import re
 import pytest
 from inscriptis import get_text
 
-from monitor import textclean as parse
-from monitor.textclean import html_to_text
+from monitor.ingest import textclean as parse
+from monitor.ingest.textclean import html_to_text
 
 TOKENS = ["<p>", "</p>", "<p>", "</p>", "<strong>", "</strong>", "<em>", "</em>", "<b>", "</b>", "<i>",
           "</i>", '<a href="http://x/y?q=1&amp;r=2">', "<a>", "</a>", '<a href="" title="t">', " ", "  ",

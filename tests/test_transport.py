@@ -9,10 +9,10 @@ import pytest
 import trustme
 from ingest_server import IngestServer, Route
 
-from monitor.config_types import PollingConfig
+from monitor.config.types import PollingConfig
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher
-from monitor.transport import ReqwestTransport
+from monitor.ingest.fetch import Fetcher
+from monitor.ingest.transport import ReqwestTransport
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
 

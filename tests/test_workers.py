@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from world import feed
 
-from monitor.config import DEFAULT_ENTITIES, load_entities
-from monitor.prefilter import AliasPrefilter
-from monitor.workers import AnalyseAhead, parse_and_screen, warm_worker
+from monitor.config.entities import load_entities
+from monitor.config.types import DEFAULT_ENTITIES
+from monitor.nlp.prefilter import AliasPrefilter
+from monitor.service.workers import AnalyseAhead, parse_and_screen, warm_worker
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ENTITIES = tuple(load_entities(DEFAULT_ENTITIES))

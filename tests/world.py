@@ -14,7 +14,7 @@ import pytest
 from ingest_server import Route, serve
 from smtp_server import SmtpServer
 
-from monitor.config import DEFAULT_ENTITIES
+from monitor.config.types import DEFAULT_ENTITIES
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Fonte</title><link>https://fonte.example/</link>

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from monitor.config import EntityConfig
+from monitor.config.types import EntityConfig
 
 AliasKind = Literal["full", "surname", "first"]
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from monitor.config import EntityConfig
+from monitor.config.types import EntityConfig
 from monitor.models import Analysis, Mention
 from monitor.nlp import forget_spacy_cli_stubs, pipeline
 from monitor.nlp.ranking import key_claims, salience

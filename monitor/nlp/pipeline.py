@@ -19,7 +19,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 from spacy.util import compile_suffix_regex
 
-from monitor.config import EntityConfig
+from monitor.config.types import EntityConfig
 from monitor.errors import ConfigError
 from monitor.nlp import forget_spacy_cli_stubs
 from monitor.nlp.actors import resolve

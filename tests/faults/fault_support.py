@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from monitor import pipeline
-from monitor.config import load_config
-from monitor.service import open_runtime
+from monitor.config.load import load_config
+from monitor.service import pipeline
+from monitor.service.daemon import open_runtime
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -156,8 +156,14 @@ CHILD = r"""
 import asyncio, os, signal, sys
 from datetime import timedelta
 
-from monitor import delivery, pipeline, service, store_outbox
-from monitor import cli
+from monitor.delivery import flush as delivery
+
+from monitor.service import pipeline
+
+from monitor.service import daemon as service
+
+from monitor.store import outbox as store_outbox
+from monitor.cli import main as cli
 
 mode, cfg, arg = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -182,7 +188,7 @@ if mode == "cli":
     sys.exit(cli.main(sys.argv[4:]))
 
 point = arg
-from monitor.config import load_config
+from monitor.config.load import load_config
 
 rt = service.open_runtime(load_config(cfg))
 

@@ -17,8 +17,8 @@ from fault_support import FakeClock, close_runtime, feed_xml, make_runtime, quer
 from ingest_server import IngestServer, Route, serve
 from smtp_server import SmtpServer
 
-from monitor import pipeline
-from monitor import store_feeds as feeds
+from monitor.service import pipeline
+from monitor.store import feeds
 
 ROME = ZoneInfo("Europe/Rome")
 T0 = datetime.now(UTC).replace(microsecond=0)

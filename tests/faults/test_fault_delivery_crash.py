@@ -20,8 +20,8 @@ from fault_support import feed_xml, make_runtime, message_id, query, spawn_crash
 from ingest_server import IngestServer, Route, serve
 from smtp_server import SmtpServer
 
-from monitor import pipeline
-from monitor.commands import cmd_once
+from monitor.cli.commands import cmd_once
+from monitor.service import pipeline
 
 # (point, the server may already hold the message when the process dies)
 POINTS: list[tuple[str, bool]] = [

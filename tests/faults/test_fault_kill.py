@@ -29,7 +29,7 @@ from fault_support import feed_xml, message_id, query, spawn_cli, spawn_crash, w
 from ingest_server import IngestServer, Route, serve
 from smtp_server import SmtpServer
 
-from monitor.commands import cmd_once
+from monitor.cli.commands import cmd_once
 
 ITERATIONS = int(os.environ.get("FAULT_ITERATIONS", "16"))
 SEED = int(os.environ.get("FAULT_SEED", "20261126"))

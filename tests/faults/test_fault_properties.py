@@ -18,10 +18,11 @@ from fault_support import ENTITIES, feed_xml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.config import Config, load_config
+from monitor.config.load import load_config
+from monitor.config.types import Config
 from monitor.errors import ConfigError, NotAFeedError
+from monitor.ingest.parse import parse_feed
 from monitor.models import ParsedFeed
-from monitor.parse import parse_feed
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 URL = "https://news.example/feed.xml"

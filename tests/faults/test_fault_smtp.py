@@ -25,9 +25,9 @@ from fault_support import (
 from ingest_server import IngestServer, Route, serve
 from smtp_server import SmtpServer
 
-from monitor import pipeline
-from monitor import store_outbox as outbox
-from monitor.status import collect_status
+from monitor.cli.status import collect_status
+from monitor.service import pipeline
+from monitor.store import outbox
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 

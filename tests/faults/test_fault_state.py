@@ -23,7 +23,7 @@ import pytest
 from fault_support import child_env, feed_xml, make_runtime, query, write_config
 from ingest_server import IngestServer, Route, serve
 
-from monitor import pipeline
+from monitor.service import pipeline
 
 EX_CANTCREAT = 73
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.config import DEFAULT_ENTITIES, load_entities
+from monitor.config.entities import load_entities
+from monitor.config.types import DEFAULT_ENTITIES
 from monitor.nlp import Analyzer
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.config import Alias, EntityConfig
+from monitor.config.types import Alias, EntityConfig
 from monitor.models import Analysis
 from monitor.nlp import Analyzer
 

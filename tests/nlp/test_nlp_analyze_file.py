@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.analyze import analyze_file, format_text
+from monitor.cli.analyze import analyze_file, format_text
 from monitor.errors import PermanentError
 from monitor.nlp import Analyzer
 

@@ -105,7 +105,8 @@ def test_reported_and_statements(analyzer: Analyzer, text: str, kind: str | None
 
 
 def test_claim_offsets_and_key_claims() -> None:
-    from monitor.config import DEFAULT_ENTITIES, load_entities
+    from monitor.config.entities import load_entities
+    from monitor.config.types import DEFAULT_ENTITIES
 
     analyzer = Analyzer(load_entities(DEFAULT_ENTITIES), key_claims=2)
     text = ("Musk ha fondato xAI nel 2023. Secondo Altman, la gara è aperta.\n\n"

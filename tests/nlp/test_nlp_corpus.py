@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.analyze import analyze_file
+from monitor.cli.analyze import analyze_file
 from monitor.nlp import Analyzer
 
 SEED = Path("/work/shared/seed/musk-altman-openai.txt")

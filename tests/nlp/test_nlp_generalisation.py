@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.analyze import analyze_file, format_text
+from monitor.cli.analyze import analyze_file, format_text
 from monitor.models import Analysis, Claim
 from monitor.nlp import Analyzer, normalise_claim_text, rank_key_claims
 

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import tracemalloc
 
-from monitor.config import DEFAULT_ENTITIES, load_entities
+from monitor.config.entities import load_entities
+from monitor.config.types import DEFAULT_ENTITIES
 from monitor.nlp import Analyzer
 
 
@@ -60,7 +61,8 @@ def test_an_analysing_process_does_not_load_spacys_command_line() -> None:
     """spaCy's CLI (typer, weasel, requests, rich) is ~25 MB per worker that the analyser never uses."""
     script = """
 import sys
-from monitor.config import DEFAULT_ENTITIES, load_entities
+from monitor.config.entities import load_entities
+from monitor.config.types import DEFAULT_ENTITIES
 from monitor.nlp import Analyzer
 result = Analyzer(load_entities(DEFAULT_ENTITIES)).analyze("X", "«Sono molto preoccupato», ha scritto Elon Musk su X.")
 print([c.speaker for c in result.claims], sorted(m for m in ("typer", "weasel", "requests") if m in sys.modules))

@@ -9,7 +9,8 @@ import pytest
 import spacy
 from spacy.training import Example
 
-from monitor.config import DEFAULT_ENTITIES, load_entities
+from monitor.config.entities import load_entities
+from monitor.config.types import DEFAULT_ENTITIES
 from monitor.nlp import Analyzer
 
 # (sentence, heads, deps): Universal Dependencies style, as in spaCy's Italian models.

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import spacy
 
-from monitor.config import DEFAULT_ENTITIES, load_entities
+from monitor.config.entities import load_entities
+from monitor.config.types import DEFAULT_ENTITIES
 from monitor.errors import ConfigError
 from monitor.nlp import Analyzer
 from monitor.nlp.quotemarks import find_quotes

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.analyze import analyze_file, format_text
+from monitor.cli.analyze import analyze_file, format_text
 from monitor.nlp import Analyzer
 
 W = tuple[str, str | None, str]  # (kind, speaker or subject, why)

@@ -1,0 +1,79 @@
+"""`monitor check --smtp --feeds`: log in to the SMTP server and fetch each feed once.
+
+One line per check, `smtp`/`feed`, `ok`/`FAIL`, what was checked and why it failed; the exit
+status is 1 when anything failed. The password is never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from monitor.config.types import Config, FeedConfig
+from monitor.errors import MonitorError
+
+CERT_HINT = ("the server's certificate is not trusted; for a private CA point SSL_CERT_FILE at its "
+             "PEM file")
+
+
+async def run_checks(config: Config, *, smtp: bool, feeds: bool) -> int:
+    failures = 0
+    if smtp:
+        failures += await _check_smtp(config)
+    if feeds:
+        failures += await _check_feeds(config)
+    print("all checks passed" if not failures else f"{failures} check(s) failed")
+    return 0 if not failures else 1
+
+
+def _reason(error: str, *prefixes: str) -> str:
+    """The error without the URL or server it already names (the line starts with it)."""
+    for prefix in prefixes:
+        if error.startswith(prefix):
+            rest = error[len(prefix):].lstrip(": ")
+            return rest.removeprefix("is ") if rest.startswith("is not ") else rest or error
+    return error
+
+
+async def _check_smtp(config: Config) -> int:
+    from monitor.delivery.smtp import check_login
+
+    where = f"{config.smtp.host}:{config.smtp.port}"
+    try:
+        await check_login(config.smtp, config.smtp.password())
+    except MonitorError as exc:
+        reason = _reason(str(exc), f"SMTP {where}")
+        if "CERTIFICATE_VERIFY_FAILED" in reason:
+            reason += f" ({CERT_HINT})"
+        print(f"smtp  FAIL {where}: {reason}")
+        return 1
+    login = f", logged in as {config.smtp.username}" if config.smtp.username else ", no login configured"
+    print(f"smtp  ok   {where} ({config.smtp.tls}{login})")
+    return 0
+
+
+async def _check_feeds(config: Config) -> int:
+    from monitor.ingest.fetch import Fetcher
+    from monitor.ingest.parse import parse_feed
+    from monitor.service.pipeline import utc_now
+
+    fetcher = Fetcher(config.polling)
+
+    async def one(feed: FeedConfig) -> tuple[bool, str]:
+        try:
+            result = await fetcher.fetch(feed.url)
+            parsed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url, utc_now())
+        except MonitorError as exc:
+            return False, _reason(str(exc), feed.url)
+        except Exception as exc:  # a diagnostic must report, not crash, whatever a feed does
+            return False, f"unexpected {type(exc).__name__}: {exc}"
+        note = f" (tolerated: {parsed.problem})" if parsed.problem else ""
+        moved = f" (moved permanently to {result.permanent_url})" if result.permanent_url else ""
+        return True, f"{len(parsed.entries)} entries{note}{moved}"
+
+    try:
+        outcomes = await asyncio.gather(*(one(f) for f in config.feeds))
+    finally:
+        await fetcher.aclose()
+    for feed, (ok, detail) in zip(config.feeds, outcomes, strict=True):
+        print(f"feed  {'ok  ' if ok else 'FAIL'} {feed.url}: {detail}")
+    return sum(1 for ok, _ in outcomes if not ok)

@@ -1,0 +1,156 @@
+"""`monitor status`: feeds' health, outbox and digests, read from the store (works while running).
+
+The database is opened read-only: status never creates a state directory, never migrates a schema
+under a running daemon, and never takes a write lock. Feeds in the config that the store has not
+seen yet are listed as "new" (never polled).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from monitor.config.types import Config
+from monitor.errors import StateError
+from monitor.store import outbox
+from monitor.store.db import Store, dt
+from monitor.store.schema import MIGRATIONS
+
+HEALTHS = ("ok", "failing", "disabled", "new")
+
+
+def _iso(value: float | None) -> str | None:
+    when = dt(value)
+    return when.isoformat() if when else None
+
+
+class _ReadOnlyStore:
+    """What the store_* read helpers use of a Store: its connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        db.row_factory = sqlite3.Row
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot read the state database {path}: {exc}") from None
+    if version != len(MIGRATIONS):
+        db.close()
+        newer = version > len(MIGRATIONS)
+        raise StateError(
+            f"the state database {path} has schema version {version}, this monitor expects "
+            f"{len(MIGRATIONS)}: " + ("upgrade monitor" if newer else
+                                      "restart the daemon (or run `monitor once`) to migrate it"))
+    return db
+
+
+def _health(row: sqlite3.Row) -> str:
+    if row["disabled_reason"]:
+        return "disabled"
+    if row["consecutive_failures"]:
+        return "failing"
+    return "ok" if row["last_polled_at"] is not None else "new"
+
+
+def _feed(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "name": row["name"], "url": row["url"], "config_url": row["config_url"],
+        "health": _health(row), "consecutive_failures": row["consecutive_failures"],
+        "last_poll": _iso(row["last_polled_at"]), "last_success": _iso(row["last_success_at"]),
+        "next_poll": _iso(row["next_check_at"]), "failing_since": _iso(row["failing_since"]),
+        "last_error": row["last_error"], "disabled_reason": row["disabled_reason"],
+    }
+
+
+def _unseen_feed(name: str, url: str) -> dict[str, Any]:
+    return {"name": name, "url": url, "config_url": url, "health": "new", "consecutive_failures": 0,
+            "last_poll": None, "last_success": None, "next_poll": None, "failing_since": None,
+            "last_error": None, "disabled_reason": None}
+
+
+def _empty_outbox() -> dict[str, Any]:
+    return {"pending": 0, "sent": 0, "failed": 0, "sent_last_7_days": 0, "last_digest_sent": None,
+            "problems": []}
+
+
+def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any]:
+    """Everything `monitor status` shows, as JSON-ready data."""
+    now = now or datetime.now(UTC)
+    data: dict[str, Any] = {"database": str(config.database), "database_exists": config.database.exists()}
+    rows: list[sqlite3.Row] = []
+    runs: dict[str, sqlite3.Row] = {}
+    box = _empty_outbox()
+    if data["database_exists"]:
+        db = _open_read_only(config.database)
+        try:
+            rows = db.execute("SELECT * FROM feeds WHERE active = 1 ORDER BY id").fetchall()
+            runs = {r["digest"]: r for r in db.execute(
+                "SELECT r.digest, r.last_run_at, (SELECT MAX(sent_at) FROM outbox o WHERE o.digest = r.digest "
+                "AND o.kind = 'digest' AND o.status = ?) AS last_sent FROM digest_runs r", (outbox.SENT,))}
+            box = outbox.outbox_summary(cast(Store, _ReadOnlyStore(db)), now)
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot read the state database {config.database}: {exc}") from None
+        finally:
+            db.close()
+    known = {r["config_url"] for r in rows}
+    data["feeds"] = [_feed(r) for r in rows] + [
+        _unseen_feed(f.name, f.url) for f in config.feeds if f.url not in known]
+    data["digests"] = [{
+        "name": d.name, "schedule": d.schedule, "recipients": list(d.recipients),
+        "last_run": _iso(runs[d.name]["last_run_at"]) if d.name in runs else None,
+        "last_sent": _iso(runs[d.name]["last_sent"]) if d.name in runs else None,
+    } for d in config.digests]
+    data["outbox"] = box
+    data["last_digest_sent"] = box["last_digest_sent"]
+    return data
+
+
+def _when(value: str | None, zone: ZoneInfo | None) -> str | None:
+    """An ISO time from the JSON view as an admin reads it: local time to the minute."""
+    if not value or zone is None:
+        return value
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def format_status(data: dict[str, Any], zone: ZoneInfo | None = None) -> str:
+    def t(value: str | None) -> str | None:
+        return _when(value, zone)
+
+    state = data["database"] + ("" if data["database_exists"] else
+                                "  (not created yet: nothing has run with this state directory; "
+                                "under systemd the daemon's state is in $STATE_DIRECTORY)")
+    counts = {h: sum(1 for f in data["feeds"] if f["health"] == h) for h in HEALTHS}
+    lines = [f"state: {state}",
+             f"feeds: {len(data['feeds'])} (" + ", ".join(f"{n} {h}" for h, n in counts.items() if n) + ")"
+             if data["feeds"] else "feeds: 0"]
+    for f in data["feeds"]:
+        lines.append(f"  [{f['health']:<8}] {f['name']} <{f['url']}>")
+        if f["health"] == "new":
+            lines.append("             never polled")
+            continue
+        nxt = "-" if f["health"] == "disabled" else t(f["next_poll"]) or "now"
+        lines.append(f"             last poll {t(f['last_poll'])}, last ok {t(f['last_success']) or 'never'}, "
+                     f"next poll {nxt}")
+        if f["health"] == "disabled":
+            lines.append(f"             disabled: {f['disabled_reason']}")
+        elif f["health"] == "failing":
+            lines.append(f"             {f['consecutive_failures']} failures in a row since {t(f['failing_since'])}: "
+                         f"{f['last_error']}")
+    box = data["outbox"]
+    lines.append(f"outbox: {box['pending']} pending, {box['failed']} failed, {box['sent']} sent "
+                 f"({box['sent_last_7_days']} in the last 7 days)")
+    for p in box["problems"]:
+        lines.append(f"  message {p['id']} [{p['status']}] {p['subject']!r} after {p['attempts']} attempts: "
+                     f"{p['error']}")
+    lines.append(f"last digest sent: {t(data['last_digest_sent']) or 'never'}")
+    for d in data["digests"]:
+        lines.append(f"  {d['name']} ('{d['schedule']}'): last run {t(d['last_run']) or 'never'}, "
+                     f"last sent {t(d['last_sent']) or 'never'}")
+    return "\n".join(lines)

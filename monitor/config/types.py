@@ -1,0 +1,121 @@
+"""The typed configuration: plain frozen dataclasses, built once by monitor.config.load."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from monitor.errors import ConfigError
+
+DEFAULT_ENTITIES = Path(__file__).parent.parent / "data" / "entities.toml"
+DEFAULT_USER_AGENT = "monitor/0.1 (feed reader; Italian tech press watcher)"
+TlsMode = Literal["implicit", "starttls", "none"]
+
+
+@dataclass(frozen=True)
+class Alias:
+    text: str
+    case_sensitive: bool = True
+
+
+@dataclass(frozen=True)
+class EntityConfig:
+    id: str
+    name: str
+    kind: Literal["person", "organization"]
+    aliases: tuple[Alias, ...]
+    exclude: tuple[str, ...] = ()
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    url: str
+    name: str
+    interval_minutes: float | None = None
+    full_text: bool = False
+
+
+@dataclass(frozen=True)
+class PollingConfig:
+    interval_minutes: float = 15.0
+    concurrency: int = 8
+    timeout_seconds: float = 30.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    backfill_hours: float = 24.0
+    user_agent: str = DEFAULT_USER_AGENT
+    jitter: float = 0.1
+    parse_workers: int = 0
+
+
+@dataclass(frozen=True)
+class NlpConfig:
+    model: str = ""
+    relevance_threshold: float = 1.0
+    key_claims: int = 3
+    rescan_days: float = 7.0
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "localhost"
+    port: int = 587
+    tls: TlsMode = "starttls"
+    username: str = ""
+    password_env: str = "MONITOR_SMTP_PASSWORD"
+    password_file: str = ""
+    sender: str = "monitor@localhost"
+    timeout_seconds: float = 30.0
+
+    def password(self) -> str | None:
+        """The password from the environment or the named file, never from the TOML."""
+        if self.password_file:
+            try:
+                return Path(self.password_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(self.password_file, "smtp.password_file", str(exc)) from exc
+        return os.environ.get(self.password_env) or None
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    name: str
+    schedule: str
+    recipients: tuple[str, ...]
+    actors: tuple[str, ...] = ()
+    send_empty: bool = False
+    max_stories: int = 40
+    max_per_section: int = 8
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    recipients: tuple[str, ...] = ()
+    max_per_hour: int = 4
+    quiet_start: str = ""
+    quiet_end: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    entities_path: Path
+    state_dir: Path
+    timezone: ZoneInfo
+    language: Literal["it", "en"]
+    templates_dir: Path | None
+    health_after_hours: float
+    polling: PollingConfig
+    nlp: NlpConfig
+    smtp: SmtpConfig
+    alerts: AlertConfig
+    digests: tuple[DigestConfig, ...]
+    feeds: tuple[FeedConfig, ...]
+    entities: tuple[EntityConfig, ...] = field(default=())
+
+    @property
+    def database(self) -> Path:
+        return self.state_dir / "monitor.sqlite3"

@@ -1,0 +1,177 @@
+"""The daemon: APScheduler 3.x on asyncio, SIGHUP reload, SIGTERM drain, systemd notify."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config.load import load_config
+from monitor.config.types import Config
+from monitor.errors import ConfigError
+from monitor.ingest.fetch import Fetcher
+from monitor.service import pipeline
+from monitor.service.sdnotify import monotonic_usec, notify, watchdog_interval
+from monitor.service.workers import analyze_batch, warm_worker
+from monitor.store import feeds, outbox
+from monitor.store.articles import pending_articles, prune
+from monitor.store.db import Store
+
+log = logging.getLogger("monitor")
+POLL_TICK_SECONDS = 20.0
+OUTBOX_TICK_SECONDS = 60.0
+KEEP_ARTICLES_DAYS = 60
+
+
+def open_runtime(config: Config) -> pipeline.Runtime:
+    """Config, state and NLP pipeline loaded: everything READY=1 promises."""
+    store = Store(config.database)
+    feeds.sync_feeds(store, config.feeds)
+    pool = None
+    if config.polling.parse_workers:
+        # spawn, not fork: the daemon has threads (NLP, SMTP test servers) that fork would copy.
+        # The workers parse and analyse; they load both before READY=1, like the main process.
+        spec = (tuple(config.entities), config.nlp.model, config.nlp.key_claims)
+        pool = ProcessPoolExecutor(config.polling.parse_workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=warm_worker, initargs=(spec,))
+        for job in [pool.submit(analyze_batch, spec, ()) for _ in range(config.polling.parse_workers)]:
+            job.result()
+    rt = pipeline.Runtime(config=config, store=store, fetcher=Fetcher(config.polling), parse_pool=pool)
+    if pool is None:
+        rt.local_analyzer()  # loaded before READY=1, not on the first article
+    return rt
+
+
+class Daemon:
+    def __init__(self, config_path: Path, runtime: pipeline.Runtime) -> None:
+        self.config_path = config_path
+        self.rt = runtime
+        self.stopping = asyncio.Event()
+        self.scheduler = AsyncIOScheduler(timezone=runtime.config.timezone)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
+        loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        # Pending mail goes out before polling resumes; articles stored but not analysed
+        # before a crash are analysed now.
+        await pipeline.flush_outbox(self.rt)
+        await pipeline.analyze_articles(self.rt, pending_articles(self.rt.store))
+        for digest in self.rt.config.digests:
+            # A digest whose time came while the daemon was down is sent now, not skipped.
+            if outbox.last_digest_run(self.rt.store, digest.name) and pipeline.digest_due(self.rt, digest):
+                pipeline.run_digest(self.rt, digest)
+        await pipeline.flush_outbox(self.rt)
+        self._schedule()
+        self.scheduler.start()
+        watchdog = asyncio.ensure_future(self._watchdog())
+        notify("READY=1", f"STATUS={self.status_line()}")
+        log.info("monitor running: %d feeds, %d entities, %d digests", len(self.rt.config.feeds),
+                 len(self.rt.config.entities), len(self.rt.config.digests))
+        await self.stopping.wait()
+        notify("STOPPING=1", "STATUS=stopping")
+        log.info("stopping")
+        watchdog.cancel()
+        self.scheduler.shutdown(wait=False)
+        await self._drain()
+        await self.rt.aclose()
+        return 0
+
+    def _schedule(self) -> None:
+        s, rt = self.scheduler, self.rt
+        s.add_job(self._poll, IntervalTrigger(seconds=POLL_TICK_SECONDS), id="poll",
+                  max_instances=1, coalesce=True, next_run_time=_now_local(rt))
+        s.add_job(self._flush, IntervalTrigger(seconds=OUTBOX_TICK_SECONDS), id="outbox",
+                  max_instances=1, coalesce=True)
+        s.add_job(self._prune, IntervalTrigger(hours=24), id="prune", max_instances=1, coalesce=True)
+        self._schedule_digests()
+
+    def _schedule_digests(self) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        for digest in self.rt.config.digests:
+            trigger = CronTrigger.from_crontab(digest.schedule, timezone=self.rt.config.timezone)
+            self.scheduler.add_job(self._digest, trigger, args=[digest.name], id=f"digest:{digest.name}",
+                                   max_instances=1, coalesce=True, misfire_grace_time=3600)
+
+    async def _poll(self) -> None:
+        await pipeline.poll_feeds(self.rt)
+        await pipeline.flush_outbox(self.rt)  # urgent alerts leave as soon as they are queued
+        notify(f"STATUS={self.status_line()}")
+
+    async def _flush(self) -> None:
+        await pipeline.flush_outbox(self.rt)
+
+    async def _digest(self, name: str) -> None:
+        digest = next((d for d in self.rt.config.digests if d.name == name), None)
+        if digest is not None:
+            pipeline.run_digest(self.rt, digest)
+            await pipeline.flush_outbox(self.rt)
+
+    async def _prune(self) -> None:
+        now = self.rt.clock()
+        removed = prune(self.rt.store, now=now, older_than=now - timedelta(days=KEEP_ARTICLES_DAYS))
+        log.info("pruned %d old articles", removed)
+
+    async def _watchdog(self) -> None:
+        interval = watchdog_interval()
+        if interval is None:
+            return
+        while True:
+            notify("WATCHDOG=1")  # sent from the loop itself: a stalled loop stops the pings
+            await asyncio.sleep(interval)
+
+    async def _drain(self) -> None:
+        """Let running jobs reach a safe point; store writes are transactions, so none is half done."""
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+
+    async def reload(self) -> None:
+        notify("RELOADING=1", f"MONOTONIC_USEC={monotonic_usec()}")
+        try:
+            config = await asyncio.to_thread(load_config, self.config_path)
+            if config.database != self.rt.config.database:
+                raise ConfigError(str(self.config_path), "general.state_dir",
+                                  "changing the state directory needs a restart")
+            if config.nlp.model != self.rt.config.nlp.model:
+                raise ConfigError(str(self.config_path), "nlp.model", "changing the model needs a restart")
+        except ConfigError as exc:
+            log.error("reload refused, keeping the previous configuration: %s", exc)
+            notify("READY=1", f"STATUS=reload failed, old config kept: {exc}"[:400])
+            return
+        old = {e.id: e for e in self.rt.config.entities}
+        changed = {e.id for e in config.entities if old.get(e.id) != e}
+        self.rt.set_config(config)
+        feeds.sync_feeds(self.rt.store, config.feeds)
+        self.rt.sending_paused = None
+        self._schedule_digests()
+        log.info("configuration reloaded: %d feeds, %d entities", len(config.feeds), len(config.entities))
+        notify("READY=1", f"STATUS={self.status_line()}")
+        if changed:
+            gained = await pipeline.rescan(self.rt, changed)
+            log.info("re-scan for %s: %d recent articles gained a match", ", ".join(sorted(changed)), gained)
+
+    def status_line(self) -> str:
+        health = feeds.feed_health(self.rt.store)
+        failing = sum(1 for h in health if h.consecutive_failures)
+        nxt = feeds.next_due(self.rt.store)
+        pending = outbox.outbox_summary(self.rt.store, self.rt.clock())["pending"]
+        when = nxt.astimezone(self.rt.config.timezone).strftime("%H:%M") if nxt else "-"
+        return f"{len(health)} feeds ({failing} failing), next poll {when}, outbox {pending} pending"
+
+
+def _now_local(rt: pipeline.Runtime) -> object:
+    return rt.clock().astimezone(rt.config.timezone)

@@ -1,0 +1,296 @@
+"""The orchestrator: the only module that knows the order of the stages.
+
+poll_feed: fetch → parse → store entries → analyse → store results → alerts.
+run_digest: select stories → render → outbox (with marks, one transaction).
+flush_outbox (delivery.py): send due messages, sort failures into retry, dead letter or stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import logging
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from email.message import EmailMessage
+
+from monitor.config.types import DigestConfig
+from monitor.delivery.flush import flush_outbox, unsent
+from monitor.digest.alerts import alert_recipients, quiet_until
+from monitor.digest.build import make_message_id, render_alert, render_digest
+from monitor.digest.stories import LEAD_CHARS
+from monitor.errors import FeedGoneError, FetchError, NotAFeedError
+from monitor.ingest.fulltext import fetch_full_text
+from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, next_check
+from monitor.models import Analysis, OutgoingMessage
+from monitor.nlp import normalise_claim_text, rank_key_claims
+from monitor.nlp.prefilter import EMPTY_ANALYSIS
+from monitor.service.offload import LOCAL_DEPTH
+from monitor.service.runtime import Runtime, utc_now
+from monitor.service.workers import AnalyseAhead, AnalyzerSpec, Ready, analyze_batch, parse_and_screen
+from monitor.store import articles, feeds, outbox
+
+log = logging.getLogger("monitor")
+__all__ = ["PollOutcome", "Runtime", "flush_outbox", "poll_feeds", "rescan", "run_digest", "unsent", "utc_now"]
+DIGEST_LOOKBACK = timedelta(days=7)
+# An entry dated up to this long before the last successful poll may still be new to us (late
+# publication, clock skew): the parse worker analyses it ahead; older ones go the usual way.
+ANALYSE_AHEAD_SLACK = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    feed: str
+    status: str  # "new", "not-modified", "failed", "gone"
+    new_articles: int = 0
+    error: str | None = None
+
+
+async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
+    """Poll every feed whose stored next-check time has come (every enabled feed if forced).
+
+    Feeds run concurrently (the fetcher limits per host and overall); one failure never stops
+    the rest.
+    """
+    now = rt.clock()
+    due = feeds.due_feeds(rt.store, now, horizon=clock_went_back_after(now))
+    if force:
+        due = [f for f in feeds.active_feeds(rt.store) if f.disabled_reason is None]
+    due = [due[i] for i in interleave_hosts([f.url for f in due])]
+    # Bounds the bodies and parsed entries held at once (each feed's body and entries wait here
+    # while the parse workers are busy): every fetch slot, plus one feed on each worker and the
+    # daemon's own parse thread's queue, so a fetch slot never idles behind parsing.
+    slots = asyncio.Semaphore(rt.config.polling.concurrency + rt.config.polling.parse_workers + LOCAL_DEPTH)
+
+    async def bounded(feed: feeds.FeedState) -> PollOutcome:
+        async with slots:
+            return await poll_feed(rt, feed)
+
+    outcomes = list(await asyncio.gather(*(bounded(f) for f in due)))
+    _log_capped_alerts(rt)
+    return outcomes
+
+
+def _log_capped_alerts(rt: Runtime) -> None:
+    if rt.capped_alerts:
+        held = ", ".join(f"{entity} {n}" for entity, n in sorted(rt.capped_alerts.items()))
+        log.warning("%d alerts not sent: hourly cap of %d reached (%s); the stories go to the digests as usual",
+                    sum(rt.capped_alerts.values()), rt.config.alerts.max_per_hour, held)
+        rt.capped_alerts.clear()
+
+
+async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
+    cfg = rt.feed_config(feed.config_url)
+    interval = (cfg.interval_minutes if cfg and cfg.interval_minutes else rt.config.polling.interval_minutes)
+    try:
+        result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
+        parsed, may_mention = None, None
+        ready: Ready = {}
+        if result.status != 304:
+            # A full-text feed's summary says nothing about the page that will replace it.
+            screen = rt.prefilter if cfg is None or not cfg.full_text else None
+            ahead = _analyse_ahead(rt, feed) if screen is not None else None
+            parsed, may_mention, ready = await rt.offload.anywhere(parse_and_screen, result.body, result.headers,
+                                                                   result.url, rt.clock(), screen, ahead)
+    except FeedGoneError as exc:
+        _failed(rt, feed, interval, f"{exc} (disabled; re-enable by editing the config)", None, True)
+        log.error("feed %s is gone (410): disabled", feed.url)
+        return PollOutcome(feed.url, "gone", error=str(exc))
+    except (FetchError, NotAFeedError) as exc:
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        _failed(rt, feed, interval, str(exc), retry_after, False)
+        log.warning("feed %s failed (%d in a row): %s", feed.url, feed.consecutive_failures + 1, exc)
+        return PollOutcome(feed.url, "failed", error=str(exc))
+    now = rt.clock()
+    new_ids: list[int] = []
+    quiet = 0
+    if parsed is not None:
+        recorded = articles.record_entries(rt.store, feed.id, parsed.entries, now=now,
+                                           first_poll=feed.first_polled is None,
+                                           backfill_hours=rt.config.polling.backfill_hours,
+                                           may_mention=may_mention)
+        new_ids, quiet = recorded.to_analyse, len(recorded.quiet)
+    # Validators are stored only after the entries: a crash in between re-fetches, never loses.
+    ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes
+    when = next_check(now, interval_minutes=interval, result=result, ttl_minutes=ttl, failures=0,
+                      retry_after=None, rng=rt.rng, jitter=rt.config.polling.jitter)
+    feeds.record_success(rt.store, feed.id, now=now, next_check=when, etag=result.etag,
+                         last_modified=result.last_modified, new_url=result.permanent_url, ttl_minutes=ttl)
+    if cfg is not None and cfg.full_text:
+        await _fetch_full_texts(rt, new_ids)
+    await analyze_articles(rt, new_ids, ready)
+    status = "not-modified" if parsed is None else "new"
+    log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids) + quiet)
+    return PollOutcome(feed.url, status, len(new_ids) + quiet)
+
+
+def _analyse_ahead(rt: Runtime, feed: feeds.FeedState) -> AnalyseAhead | None:
+    """Let the worker that parses the feed analyse its recent entries too (no trip back)."""
+    if rt.parse_pool is None:
+        return None
+    if feed.first_polled is None:  # the backfill window decides what a first poll analyses
+        since = rt.clock() - timedelta(hours=rt.config.polling.backfill_hours)
+    else:  # entries older than the last poll were seen then, most likely: not worth a guess
+        since = (feed.last_success or rt.clock()) - ANALYSE_AHEAD_SLACK
+    return AnalyseAhead(_analyzer_spec(rt), since)
+
+
+def _analyzer_spec(rt: Runtime) -> AnalyzerSpec:
+    return (tuple(rt.config.entities), rt.config.nlp.model, rt.config.nlp.key_claims)
+
+
+def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str,
+            retry_after: float | None, disable: bool) -> None:
+    now = rt.clock()
+    when = next_check(now, interval_minutes=interval, result=None, ttl_minutes=None,
+                      failures=feed.consecutive_failures + 1, retry_after=retry_after, rng=rt.rng,
+                      jitter=rt.config.polling.jitter)
+    feeds.record_failure(rt.store, feed.id, now=now, next_check=when, error=error, disable=disable)
+
+
+async def _fetch_full_texts(rt: Runtime, article_ids: list[int]) -> None:
+    """Replace feed summaries with the page's main text; the feed's text stays on any failure."""
+    for article_id in article_ids:
+        story = articles.load_story(rt.store, article_id)
+        if story.url:
+            text = await fetch_full_text(rt.fetcher, story.url)
+            if text and len(text) > len(story.text):
+                articles.set_text(rt.store, article_id, text)
+
+
+async def rescan(rt: Runtime, entity_ids: set[str]) -> int:
+    """Re-analyse recent articles after entities changed; returns how many gained an actor."""
+    if not entity_ids:
+        return 0
+    now = rt.clock()
+    gained = 0
+    for article_id in articles.recent_analyzed(rt.store, now - timedelta(days=rt.config.nlp.rescan_days)):
+        title, text = articles.article_text(rt.store, article_id)
+        [(_, analysis)] = await _analyze(rt, [(article_id, title, text)])
+        relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
+        before = set(articles.relevant_entities(articles.load_story(rt.store, article_id).salience,
+                                                rt.config.nlp.relevance_threshold))
+        newly = (relevant & entity_ids) - before
+        articles.save_analysis(rt.store, article_id, analysis, normalise_claim_text)
+        if newly:
+            digests = [d.name for d in rt.config.digests if not d.actors or newly & set(d.actors)]
+            articles.reopen_for_digests(rt.store, article_id, digests, now)
+            gained += 1
+    return gained
+
+
+def analyze_text(rt: Runtime, title: str, text: str) -> Analysis:
+    """The analyzer's result, or an empty one when no alias can possibly occur (most articles)."""
+    if not rt.prefilter.may_mention(title, text):
+        return EMPTY_ANALYSIS
+    return rt.local_analyzer().analyze(title, text)
+
+
+async def _analyze(rt: Runtime, texts: list[tuple[int, str, str]]) -> list[tuple[int, Analysis]]:
+    """(id, title, text) → (id, analysis), off the event loop."""
+    if rt.parse_pool is not None:
+        # The parse workers analyse: the main process never loads spaCy.
+        return await rt.offload.in_workers(analyze_batch, _analyzer_spec(rt), texts)
+    return await asyncio.get_running_loop().run_in_executor(
+        rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
+
+
+def _rank_by_novelty(rt: Runtime, article_id: int, analysis: Analysis) -> Analysis:
+    """A quote other outlets already carried is not news: novel claims become the key ones."""
+    if not analysis.claims:
+        return analysis
+    seen = articles.published_elsewhere(rt.store, (normalise_claim_text(c.text) for c in analysis.claims),
+                                        article_id)
+    if not seen:
+        return analysis
+    key = rank_key_claims(analysis.claims, analysis.salience, rt.config.nlp.key_claims, seen)
+    return replace(analysis, key_claims=key)
+
+
+async def analyze_articles(rt: Runtime, article_ids: list[int], ready: Ready | None = None) -> None:
+    """Analyse off the event loop, store a feed's results in one transaction, then alert.
+
+    `ready`: analyses the parse worker already made, by (title, text); only articles whose
+    stored title and text they were made from use them.
+    """
+    if not article_ids:
+        return
+    texts = articles.article_texts(rt.store, article_ids)
+    ready = ready or {}
+    todo = [(i, title, text) for i, title, text in texts if (title, text) not in ready]
+    done = dict(await _analyze(rt, todo)) if todo else {}
+    done.update((i, ready[(title, text)]) for i, title, text in texts if (title, text) in ready)
+    results = [(i, _rank_by_novelty(rt, i, done[i])) for i, _, _ in texts]
+    newly = articles.save_analyses(rt.store, results, normalise_claim_text)
+    for article_id, analysis in results:
+        relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
+        for entity in rt.config.entities:
+            if entity.alert and entity.id in newly[article_id] and entity.id in relevant:
+                queue_alert(rt, article_id, entity.id)
+
+
+def queue_alert(rt: Runtime, article_id: int, entity_id: str) -> None:
+    """An urgent actor appeared: one single-story alert, capped per hour, held in quiet hours."""
+    now = rt.clock()
+    entity = next(e for e in rt.config.entities if e.id == entity_id)
+    recipients = alert_recipients(rt.config, entity_id)
+    if not recipients or outbox.already_alerted(rt.store, article_id, entity_id):
+        return
+    if outbox.alerts_since(rt.store, now - timedelta(hours=1)) >= rt.config.alerts.max_per_hour:
+        rt.capped_alerts[entity_id] += 1  # one summary line a poll, not one per story (_log_capped_alerts)
+        return
+    story = articles.load_story(rt.store, article_id)
+    message = render_alert(rt.render_context(), entity, story, recipients, now,
+                           make_message_id(rt.render_context().list_id), rt.config.entities)
+    outbox.enqueue(rt.store, message, kind="alert", now=now, article_ids=[article_id],
+                   alert_entity=entity_id, not_before=quiet_until(rt.config.alerts, now, rt.config.timezone))
+
+
+def digest_due(rt: Runtime, digest: DigestConfig) -> bool:
+    """Due when the schedule has fired since the last run (or it never ran)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    last = outbox.last_digest_run(rt.store, digest.name)
+    if last is None or last > rt.clock() + timedelta(minutes=5):  # never ran, or the clock went back
+        return True
+    trigger = CronTrigger.from_crontab(digest.schedule, timezone=rt.config.timezone)
+    fire = trigger.get_next_fire_time(None, last.astimezone(rt.config.timezone) + timedelta(seconds=1))
+    return fire is not None and fire <= rt.clock()
+
+
+def _render(rt: Runtime, digest: DigestConfig, force: bool = False) -> tuple[list[int], OutgoingMessage | None]:
+    now = rt.clock()
+    stories = articles.stories_for_digest(rt.store, digest.name, digest.actors,
+                                          rt.config.nlp.relevance_threshold, now - DIGEST_LOOKBACK,
+                                          text_chars=LEAD_CHARS, claims=False)
+    health = feeds.failing_feeds(rt.store, now, rt.config.health_after_hours)
+    if force:
+        digest = replace(digest, send_empty=True)
+    message = render_digest(rt.render_context(), digest, rt.config.entities, stories, health, now,
+                            make_message_id(rt.render_context().list_id),
+                            complete=lambda ids: {a.id: a for a in articles.load_stories(rt.store, ids)})
+    return [s.id for s in stories], message
+
+
+def preview_digest(rt: Runtime, digest: DigestConfig) -> str:
+    """The HTML part of what would be sent now; nothing is queued or marked."""
+    _, message = _render(rt, digest, force=True)
+    assert message is not None
+    parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
+    body = parsed.get_body(("html",)) if isinstance(parsed, EmailMessage) else None
+    return str(body.get_content()) if body is not None else ""
+
+
+def run_digest(rt: Runtime, digest: DigestConfig) -> int | None:
+    """Render the digest and queue it with its article marks; returns the outbox id, if any."""
+    now = rt.clock()
+    story_ids, message = _render(rt, digest)
+    if message is None:
+        outbox.record_digest_run(rt.store, digest.name, now)
+        log.info("digest %s: nothing new, not sent", digest.name)
+        return None
+    outbox_id = outbox.enqueue(rt.store, message, kind="digest", digest=digest.name, now=now,
+                               article_ids=story_ids)
+    log.info("digest %s: %d stories queued as %s", digest.name, len(story_ids), message.message_id)
+    return outbox_id

@@ -1,0 +1,367 @@
+"""Articles in the store: identity, first-poll backfill, updates, analysis results, pruning."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.models import Analysis, Claim, Entry, Mention, StoredArticle
+from monitor.store.db import Store, dt, ts
+
+PENDING, ANALYZED, BACKLOG = "pending", "analyzed", "backlog"
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+
+
+def _keys(entry: Entry) -> tuple[str | None, str | None, str | None]:
+    guid_key = entry.key if entry.key.startswith("guid:") else None
+    url_key = f"url:{entry.url}" if entry.url else None
+    fp_key = entry.key if entry.key.startswith("fp:") else None
+    return guid_key, url_key, fp_key
+
+
+def _find(db: sqlite3.Connection, guid_key: str | None, url_key: str | None,
+          fp_key: str | None) -> sqlite3.Row | None:
+    # A GUID that changes while the URL stays the same is the same article, so the URL is
+    # consulted even when a GUID exists.
+    for column, key in (("guid_key", guid_key), ("url_key", url_key), ("fp_key", fp_key)):
+        if key:
+            row = db.execute(f"SELECT * FROM articles WHERE {column} = ?", (key,)).fetchone()
+            if row is not None:
+                return row  # type: ignore[no-any-return]
+    return None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    to_analyse: list[int]  # new or changed articles, in feed order
+    quiet: list[int]  # new articles stored as analysed already: they cannot name a tracked actor
+
+
+def upsert_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now: datetime,
+                   first_poll: bool, backfill_hours: float) -> list[int]:
+    """Record entries; return the ids of articles that need (re-)analysis, in feed order."""
+    return record_entries(store, feed_id, entries, now=now, first_poll=first_poll,
+                          backfill_hours=backfill_hours).to_analyse
+
+
+def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now: datetime,
+                   first_poll: bool, backfill_hours: float,
+                   may_mention: Sequence[bool] | None = None) -> Recorded:
+    """Record entries and say which articles need (re-)analysis.
+
+    On a feed's first poll only entries published inside the backfill window are analysed;
+    the rest are recorded as backlog so they never come back as new. A new entry that
+    `may_mention` rules out (the alias prefilter found no alias) is stored as analysed with an
+    empty result, exactly what its analysis would have written, without the round trip.
+    """
+    cutoff = now - timedelta(hours=backfill_hours)
+    todo: list[int] = []
+    quiet: list[int] = []
+    sources: list[tuple[int, int, str | None, float | None]] = []
+    with store.transaction() as db:
+        all_keys = [_keys(entry) for entry in entries]
+        # One look-up per key column for the whole feed instead of up to four per entry. The
+        # results hold until this batch itself writes a key or touches a row: entries involved
+        # in such a write are looked up again one by one, exactly as before.
+        tombstoned = _existing(db, "SELECT key FROM tombstones WHERE key IN ({})",
+                               {k for keys in all_keys for k in keys if k})
+        known = {column: _rows_by(db, column, {k for keys in all_keys if (k := keys[n])})
+                 for n, column in enumerate(_KEY_COLUMNS)}
+        touched_keys: set[str] = set()
+        touched_ids: set[int] = set()
+        for n, (entry, keys) in enumerate(zip(entries, all_keys, strict=True)):
+            if any(k in tombstoned for k in keys if k):
+                continue
+            if any(k in touched_keys for k in keys if k):
+                row = _find(db, *keys)
+            else:
+                row = _lookup(known, keys)
+                if row is not None and row["id"] in touched_ids:
+                    row = _find(db, *keys)
+            if row is None:
+                fresh = not first_poll or (entry.published is not None and entry.published >= cutoff)
+                silent = fresh and may_mention is not None and not may_mention[n]
+                article_id = _insert(db, entry, keys, now, ANALYZED if silent else PENDING if fresh else BACKLOG)
+                if silent:
+                    quiet.append(article_id)
+                elif fresh:
+                    todo.append(article_id)
+            else:
+                article_id = row["id"]
+                if _update(db, row, entry, keys, now):
+                    todo.append(article_id)
+            touched_keys.update(k for k in keys if k)
+            touched_ids.add(article_id)
+            sources.append((article_id, feed_id, entry.url, ts(now)))
+        db.executemany("INSERT OR IGNORE INTO article_sources (article_id, feed_id, link, seen_at) "
+                       "VALUES (?, ?, ?, ?)", sources)
+    return Recorded(todo, quiet)
+
+
+_KEY_COLUMNS = ("guid_key", "url_key", "fp_key")
+
+
+def _existing(db: sqlite3.Connection, query: str, keys: set[str]) -> set[str]:
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        found.update(r[0] for r in db.execute(query.format(",".join("?" * len(chunk))), chunk))
+    return found
+
+
+def _rows_by(db: sqlite3.Connection, column: str, keys: set[str]) -> dict[str, sqlite3.Row]:
+    found: dict[str, sqlite3.Row] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in db.execute(f"SELECT * FROM articles WHERE {column} IN ({marks}) ORDER BY id DESC", chunk):
+            found[r[column]] = r  # several rows per key (fp_key is not unique): the first one wins
+    return found
+
+
+def _lookup(known: dict[str, dict[str, sqlite3.Row]], keys: tuple[str | None, ...]) -> sqlite3.Row | None:
+    """_find on the prefetched rows: the same column order."""
+    for column, key in zip(_KEY_COLUMNS, keys, strict=True):
+        if key and key in known[column]:
+            return known[column][key]
+    return None
+
+
+def _insert(db: sqlite3.Connection, entry: Entry, keys: tuple[str | None, ...], now: datetime,
+            status: str) -> int:
+    cur = db.execute(
+        "INSERT INTO articles (guid_key, url_key, fp_key, url, title, text, published_at, "
+        "first_seen_at, content_hash, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*keys, entry.url, entry.title, entry.text, ts(entry.published), ts(now),
+         entry.content_hash, status))
+    return int(cur.lastrowid or 0)
+
+
+def _update(db: sqlite3.Connection, row: sqlite3.Row, entry: Entry, keys: tuple[str | None, ...],
+            now: datetime) -> bool:
+    """Apply a changed entry; True when its text changed and it must be analysed again."""
+    guid_key, url_key, _ = keys
+    if guid_key and row["guid_key"] != guid_key:
+        taken = db.execute("SELECT 1 FROM articles WHERE guid_key = ?", (guid_key,)).fetchone()
+        if not taken:
+            db.execute("UPDATE articles SET guid_key = ? WHERE id = ?", (guid_key, row["id"]))
+    if url_key and row["url_key"] is None:
+        db.execute("UPDATE articles SET url_key = ?, url = ? WHERE id = ? AND NOT EXISTS "
+                   "(SELECT 1 FROM articles WHERE url_key = ?)", (url_key, entry.url, row["id"], url_key))
+    if not entry.content_hash or entry.content_hash == row["content_hash"]:
+        return False
+    status = row["status"] if row["status"] == BACKLOG else PENDING
+    db.execute("UPDATE articles SET title = ?, text = ?, content_hash = ?, updated_at = ?, status = ? "
+               "WHERE id = ?", (entry.title, entry.text, entry.content_hash, ts(now), status, row["id"]))
+    return status == PENDING
+
+
+def article_text(store: Store, article_id: int) -> tuple[str, str]:
+    row = store.db.execute("SELECT title, text FROM articles WHERE id = ?", (article_id,)).fetchone()
+    return (row["title"], row["text"]) if row else ("", "")
+
+
+def article_texts(store: Store, article_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(id, title, text) for each of these articles that exists, in the order given."""
+    found: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(article_ids), 500):
+        chunk = article_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in store.db.execute(f"SELECT id, title, text FROM articles WHERE id IN ({marks})", chunk):
+            found[r["id"]] = (r["title"], r["text"])
+    return [(i, *found.get(i, ("", ""))) for i in article_ids]
+
+
+def pending_articles(store: Store) -> list[int]:
+    """Articles recorded but not analysed yet (e.g. after a crash between the two steps)."""
+    rows = store.db.execute("SELECT id FROM articles WHERE status = ? ORDER BY id", (PENDING,))
+    return [r["id"] for r in rows]
+
+
+Normaliser = Callable[[str], str]
+
+
+def save_analysis(store: Store, article_id: int, analysis: Analysis, norm: Normaliser = str.casefold) -> set[str]:
+    """Replace the article's mentions and claims; return the entities that newly appear in it."""
+    return save_analyses(store, [(article_id, analysis)], norm)[article_id]
+
+
+def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]],
+                  norm: Normaliser = str.casefold) -> dict[int, set[str]]:
+    """save_analysis for many articles in one transaction (one commit per feed, not per article).
+
+    `norm` gives each claim the normalised text by which other outlets' copies are recognised.
+    """
+    with store.transaction() as db:
+        if len({article_id for article_id, _ in results}) != len(results):
+            return {article_id: _save_one(db, article_id, analysis, norm) for article_id, analysis in results}
+        return _save_many(db, results, norm)
+
+
+def _save_many(db: sqlite3.Connection, results: Sequence[tuple[int, Analysis]],
+               norm: Normaliser) -> dict[int, set[str]]:
+    """_save_one for distinct articles, a handful of statements for the lot instead of six each."""
+    ids = [(article_id,) for article_id, _ in results]
+    before: dict[int, set[str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = [i for (i,) in ids[start:start + 500]]
+        marks = ",".join("?" * len(chunk))
+        for r in db.execute(f"SELECT id, entities FROM articles WHERE id IN ({marks})", chunk):
+            before[r["id"]] = set(json.loads(r["entities"]))
+    db.executemany("DELETE FROM mentions WHERE article_id = ?", ids)
+    db.executemany("DELETE FROM claims WHERE article_id = ?", ids)
+    mentions, claims = [], []
+    for article_id, analysis in results:
+        mentions += [(article_id, m.entity, m.text, m.start, m.end, int(m.in_title)) for m in analysis.mentions]
+        ranks = {id(c): i for i, c in enumerate(analysis.key_claims)}
+        ordered = list(analysis.key_claims) + [c for c in analysis.claims if c not in analysis.key_claims]
+        claims += [(article_id, ranks.get(id(c)), c.kind, c.speaker, c.subject, c.text, c.start, c.end,
+                    c.sentence, c.score, int(c.unconfirmed), norm(c.text)) for c in ordered]
+    db.executemany(
+        "INSERT INTO mentions (article_id, entity, surface, start, end, in_title) VALUES (?,?,?,?,?,?)", mentions)
+    db.executemany(
+        "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, end, sentence, "
+        "score, unconfirmed, norm) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", claims)
+    db.executemany("UPDATE articles SET status = ?, entities = ?, salience = ? WHERE id = ?",
+                   [(ANALYZED, json.dumps(list(a.entities)), json.dumps(a.salience), article_id)
+                    for article_id, a in results])
+    return {article_id: set(a.entities) - before.get(article_id, set()) for article_id, a in results}
+
+
+def published_elsewhere(store: Store, norms: Iterable[str], article_id: int) -> set[str]:
+    """Which of these normalised claim texts another article already carries."""
+    # One indexed probe per text that stops at the first copy: a widely quoted sentence can have
+    # thousands of rows, and collecting them all (SELECT DISTINCT … IN) grew with the database.
+    query = "SELECT 1 FROM claims WHERE norm = ? AND article_id != ? LIMIT 1"
+    return {n for n in set(norms) if store.db.execute(query, (n, article_id)).fetchone() is not None}
+
+
+def _save_one(db: sqlite3.Connection, article_id: int, analysis: Analysis, norm: Normaliser) -> set[str]:
+    """Replace one article's mentions and claims; return the entities that newly appear in it."""
+    row = db.execute("SELECT entities FROM articles WHERE id = ?", (article_id,)).fetchone()
+    before = set(json.loads(row["entities"])) if row else set()
+    db.execute("DELETE FROM mentions WHERE article_id = ?", (article_id,))
+    db.execute("DELETE FROM claims WHERE article_id = ?", (article_id,))
+    db.executemany(
+        "INSERT INTO mentions (article_id, entity, surface, start, end, in_title) VALUES (?,?,?,?,?,?)",
+        [(article_id, m.entity, m.text, m.start, m.end, int(m.in_title)) for m in analysis.mentions])
+    ranks = {id(c): i for i, c in enumerate(analysis.key_claims)}
+    ordered = list(analysis.key_claims) + [c for c in analysis.claims if c not in analysis.key_claims]
+    db.executemany(
+        "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, end, sentence, "
+        "score, unconfirmed, norm) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(article_id, ranks.get(id(c)), c.kind, c.speaker, c.subject, c.text, c.start, c.end,
+          c.sentence, c.score, int(c.unconfirmed), norm(c.text)) for c in ordered])
+    db.execute("UPDATE articles SET status = ?, entities = ?, salience = ? WHERE id = ?",
+               (ANALYZED, json.dumps(list(analysis.entities)), json.dumps(analysis.salience),
+                article_id))
+    return set(analysis.entities) - before
+
+
+def set_text(store: Store, article_id: int, text: str) -> None:
+    """Replace the feed's text with the article page's full text (before analysis)."""
+    with store.transaction() as db:
+        db.execute("UPDATE articles SET text = ? WHERE id = ?", (text, article_id))
+
+
+def recent_analyzed(store: Store, since: datetime) -> list[int]:
+    rows = store.db.execute("SELECT id FROM articles WHERE status = ? AND first_seen_at >= ? ORDER BY id",
+                            (ANALYZED, ts(since)))
+    return [r["id"] for r in rows]
+
+
+def reopen_for_digests(store: Store, article_id: int, digests: Sequence[str], now: datetime) -> None:
+    """A re-scan found a new actor: the article goes to these digests again, as earlier coverage."""
+    with store.transaction() as db:
+        db.execute("UPDATE articles SET rescanned_at = ? WHERE id = ?", (ts(now), article_id))
+        db.executemany("DELETE FROM digest_marks WHERE digest = ? AND article_id = ?",
+                       [(d, article_id) for d in digests])
+
+
+def relevant_entities(salience: dict[str, float], threshold: float) -> list[str]:
+    return [e for e, score in salience.items() if score >= threshold]
+
+
+def load_story(store: Store, article_id: int) -> StoredArticle:
+    return load_stories(store, [article_id])[0]
+
+
+def load_stories(store: Store, article_ids: Sequence[int], text_chars: int | None = None,
+                 claims: bool = True) -> list[StoredArticle]:
+    """Articles with their outlets, mentions and key claims, in the order given (batched reads).
+
+    `text_chars` keeps only the start of each text and `claims=False` leaves the key claims out:
+    a digest weighs thousands of candidates on their leads and needs all of the few it shows.
+    """
+    stories: dict[int, StoredArticle] = {}
+    for start in range(0, len(article_ids), _CHUNK):
+        chunk = list(article_ids[start:start + _CHUNK])
+        stories.update(_load_chunk(store.db, chunk, text_chars, claims))
+    return [stories[i] for i in article_ids]
+
+
+def _load_chunk(db: sqlite3.Connection, ids: list[int], text_chars: int | None,
+                with_claims: bool) -> dict[int, StoredArticle]:
+    marks = ",".join("?" * len(ids))
+    text_column = f"substr(text, 1, {int(text_chars)})" if text_chars is not None else "text"
+    outlets: dict[int, list[str]] = {i: [] for i in ids}
+    for r in db.execute("SELECT s.article_id, f.name FROM article_sources s JOIN feeds f ON f.id = s.feed_id "
+                        f"WHERE s.article_id IN ({marks}) ORDER BY s.seen_at, f.id", ids):
+        outlets[r["article_id"]].append(r["name"])
+    mentions: dict[int, list[Mention]] = {i: [] for i in ids}
+    for r in db.execute(f"SELECT * FROM mentions WHERE article_id IN ({marks}) ORDER BY in_title, start", ids):
+        mentions[r["article_id"]].append(Mention(entity=r["entity"], text=r["surface"], start=r["start"],
+                                                 end=r["end"], in_title=bool(r["in_title"])))
+    claims: dict[int, list[Claim]] = {i: [] for i in ids}
+    for r in db.execute(f"SELECT * FROM claims WHERE article_id IN ({marks}) AND rank IS NOT NULL "
+                        "ORDER BY rank", ids) if with_claims else ():
+        claims[r["article_id"]].append(Claim(
+            kind=r["kind"], speaker=r["speaker"], text=r["text"], start=r["start"], end=r["end"],
+            sentence=r["sentence"], score=r["score"], unconfirmed=bool(r["unconfirmed"]), subject=r["subject"]))
+    return {row["id"]: StoredArticle(
+        id=row["id"], url=row["url"], title=row["title"], text=row["body"],
+        published=dt(row["published_at"]), first_seen=dt(row["first_seen_at"]) or datetime.min,
+        outlets=tuple(outlets[row["id"]]), mentions=tuple(mentions[row["id"]]),
+        key_claims=tuple(claims[row["id"]]), salience=json.loads(row["salience"]),
+        alerted=row["alerted_entities"] != "[]", earlier=row["rescanned_at"] is not None)
+        for row in db.execute(f"SELECT id, url, title, {text_column} AS body, published_at, first_seen_at, "
+                              "salience, alerted_entities, rescanned_at FROM articles "
+                              f"WHERE id IN ({marks})", ids)}
+
+
+def stories_for_digest(store: Store, digest: str, actors: Sequence[str], threshold: float,
+                       since: datetime, text_chars: int | None = None,
+                       claims: bool = True) -> list[StoredArticle]:
+    """Analysed, relevant articles this digest has not covered yet, oldest first."""
+    rows = store.db.execute(
+        # Most articles name no actor at all ('{}'): leave them in SQLite instead of decoding
+        # their JSON on every digest run.
+        "SELECT id, salience FROM articles WHERE status = ? AND first_seen_at >= ? AND salience != '{}' "
+        "AND id NOT IN "
+        "(SELECT article_id FROM digest_marks WHERE digest = ?) ORDER BY COALESCE(published_at, "
+        "first_seen_at), id", (ANALYZED, ts(since), digest)).fetchall()
+    wanted = set(actors)
+    ids = [r["id"] for r in rows
+           if (hits := relevant_entities(json.loads(r["salience"]), threshold))
+           and (not wanted or wanted.intersection(hits))]
+    return load_stories(store, ids, text_chars, claims)
+
+
+def prune(store: Store, *, now: datetime, older_than: datetime) -> int:
+    """Delete old articles, leaving tombstones so they never return as new."""
+    with store.transaction() as db:
+        rows = db.execute("SELECT id, guid_key, url_key, fp_key FROM articles WHERE first_seen_at < ?",
+                          (ts(older_than),)).fetchall()
+        for r in rows:
+            for key in (r["guid_key"], r["url_key"], r["fp_key"]):
+                if key:
+                    db.execute("INSERT OR IGNORE INTO tombstones (key, pruned_at) VALUES (?, ?)", (key, ts(now)))
+            db.execute("DELETE FROM digest_marks WHERE article_id = ?", (r["id"],))
+            db.execute("DELETE FROM alerts WHERE article_id = ?", (r["id"],))
+            db.execute("DELETE FROM articles WHERE id = ?", (r["id"],))
+    return len(rows)

@@ -1,0 +1,110 @@
+"""Feed state in the store: validators, schedule and health survive restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.config.types import FeedConfig
+from monitor.models import FeedHealth
+from monitor.store.db import Store, dt, ts
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: int
+    config_url: str
+    url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    next_check: datetime | None
+    first_polled: datetime | None
+    consecutive_failures: int
+    disabled_reason: str | None
+    ttl_minutes: int | None = None
+    last_success: datetime | None = None
+
+
+def sync_feeds(store: Store, feeds: Sequence[FeedConfig]) -> None:
+    """Make the feeds table follow the config: add new feeds, deactivate removed ones."""
+    urls = [f.url for f in feeds]
+    with store.transaction() as db:
+        for feed in feeds:
+            db.execute(
+                "INSERT INTO feeds (config_url, url, name) VALUES (?, ?, ?) "
+                "ON CONFLICT(config_url) DO UPDATE SET name = excluded.name, active = 1",
+                (feed.url, feed.url, feed.name))
+        marks = ",".join("?" * len(urls))
+        db.execute(f"UPDATE feeds SET active = 0 WHERE config_url NOT IN ({marks})", urls)
+
+
+def _state(row: object) -> FeedState:
+    r = row  # sqlite3.Row
+    return FeedState(
+        id=r["id"], config_url=r["config_url"], url=r["url"], name=r["name"],  # type: ignore[index]
+        etag=r["etag"], last_modified=r["last_modified"],  # type: ignore[index]
+        next_check=dt(r["next_check_at"]), first_polled=dt(r["first_polled_at"]),  # type: ignore[index]
+        consecutive_failures=r["consecutive_failures"],  # type: ignore[index]
+        disabled_reason=r["disabled_reason"], ttl_minutes=r["ttl_minutes"],  # type: ignore[index]
+        last_success=dt(r["last_success_at"]))  # type: ignore[index]
+
+
+def active_feeds(store: Store) -> list[FeedState]:
+    rows = store.db.execute("SELECT * FROM feeds WHERE active = 1 ORDER BY id").fetchall()
+    return [_state(r) for r in rows]
+
+
+def due_feeds(store: Store, now: datetime, *, horizon: datetime) -> list[FeedState]:
+    """Feeds whose next check has come; a next check after `horizon` (further away than any
+    schedule allows) means the clock went back, so that feed is due now too."""
+    rows = store.db.execute(
+        "SELECT * FROM feeds WHERE active = 1 AND disabled_reason IS NULL "
+        "AND (next_check_at IS NULL OR next_check_at <= ? OR next_check_at > ?) ORDER BY next_check_at, id",
+        (ts(now), ts(horizon))).fetchall()
+    return [_state(r) for r in rows]
+
+
+def next_due(store: Store) -> datetime | None:
+    row = store.db.execute(
+        "SELECT MIN(next_check_at) FROM feeds WHERE active = 1 AND disabled_reason IS NULL").fetchone()
+    return dt(row[0])
+
+
+def record_success(store: Store, feed_id: int, *, now: datetime, next_check: datetime,
+                   etag: str | None, last_modified: str | None, new_url: str | None,
+                   ttl_minutes: int | None = None) -> None:
+    """A 200 or 304: reset failures, keep the validators exactly as the server sent them."""
+    store.write(
+        "UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, last_polled_at = ?, "
+        "last_success_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
+        "consecutive_failures = 0, failing_since = NULL, last_error = NULL, "
+        "url = COALESCE(?, url), ttl_minutes = ? WHERE id = ?",
+        (etag, last_modified, ts(next_check), ts(now), ts(now), ts(now), new_url, ttl_minutes, feed_id))
+
+
+def record_failure(store: Store, feed_id: int, *, now: datetime, next_check: datetime,
+                   error: str, disable: bool = False) -> None:
+    store.write(
+        "UPDATE feeds SET next_check_at = ?, last_polled_at = ?, last_error = ?, "
+        "consecutive_failures = consecutive_failures + 1, "
+        "failing_since = COALESCE(failing_since, ?), "
+        "disabled_reason = CASE WHEN ? THEN ? ELSE disabled_reason END WHERE id = ?",
+        (ts(next_check), ts(now), error[:500], ts(now), int(disable), error[:500], feed_id))
+
+
+def feed_health(store: Store) -> list[FeedHealth]:
+    rows = store.db.execute("SELECT * FROM feeds WHERE active = 1 ORDER BY id").fetchall()
+    return [FeedHealth(
+        url=r["url"], name=r["name"], consecutive_failures=r["consecutive_failures"],
+        last_success=dt(r["last_success_at"]), last_error=r["last_error"],
+        failing_since=dt(r["failing_since"]), next_check=dt(r["next_check_at"]),
+        disabled_reason=r["disabled_reason"]) for r in rows]
+
+
+def failing_feeds(store: Store, now: datetime, after_hours: float) -> list[FeedHealth]:
+    """Feeds failing for longer than the threshold (debounced: a single blip is not reported)."""
+    cutoff = now.timestamp() - after_hours * 3600
+    return [h for h in feed_health(store)
+            if h.disabled_reason or (h.failing_since and h.failing_since.timestamp() <= cutoff)]
