@@ -43,6 +43,55 @@ class Entry:
     content_hash: str = ""
 
 
+def entry_keys(entry: Entry) -> tuple[str | None, str | None, str | None]:
+    """The identity keys an article is stored under: GUID, URL, content fingerprint."""
+    guid_key = entry.key if entry.key.startswith("guid:") else None
+    url_key = f"url:{entry.url}" if entry.url else None
+    fp_key = entry.key if entry.key.startswith("fp:") else None
+    return guid_key, url_key, fp_key
+
+
+# An article's analysis state: waiting for the NLP, done, or kept unanalysed (first-poll backlog).
+PENDING, ANALYZED, BACKLOG = "pending", "analyzed", "backlog"
+
+
+@dataclass(frozen=True)
+class KnownArticle:
+    """A stored article as the entry decider sees it (negative id: created earlier in the batch)."""
+
+    id: int
+    guid_key: str | None
+    url_key: str | None
+    fp_key: str | None
+    status: str
+    content_hash: str | None
+
+
+@dataclass(frozen=True)
+class KnownArticles:
+    """Every stored article holding one of a batch's identity keys, and the batch's pruned keys."""
+
+    rows: tuple[KnownArticle, ...]
+    tombstoned: frozenset[str]
+
+
+@dataclass(frozen=True)
+class EntryDecision:
+    """What to do with the entry at index `entry` of a batch.
+
+    skip: its key was pruned. insert: a new article with `status`. update: the stored `article`
+    (negative: the one the batch's entry -article-1 created) takes the entry's GUID / URL key when
+    `set_guid` / `set_url`, and its new text when `status` is set.
+    """
+
+    entry: int
+    action: Literal["skip", "insert", "update"]
+    article: int | None = None
+    status: str | None = None
+    set_guid: bool = False
+    set_url: bool = False
+
+
 @dataclass(frozen=True)
 class ParsedFeed:
     """A feed document turned into entries; `problem` describes a tolerated defect (bozo)."""

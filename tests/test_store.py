@@ -13,6 +13,7 @@ from monitor.config.types import FeedConfig
 from monitor.errors import StateError
 from monitor.ingest.politeness import clock_went_back_after
 from monitor.models import Analysis, Entry, Mention, OutgoingMessage
+from monitor.service.entries import upsert_entries
 from monitor.store import articles, feeds, outbox
 from monitor.store.db import Store
 from monitor.store.schema import MIGRATIONS
@@ -57,20 +58,20 @@ def test_first_poll_backfills_only_recent_entries(store: Store) -> None:
     old = entry("guid:old", published=NOW - timedelta(days=3))
     new = entry("guid:new", published=NOW - timedelta(hours=2))
     undated = entry("guid:undated", published=None)
-    todo = articles.upsert_entries(store, ids(store)["A"], [old, new, undated], now=NOW,
+    todo = upsert_entries(store, ids(store)["A"], [old, new, undated], now=NOW,
                                    first_poll=True, backfill_hours=24)
     assert len(todo) == 1
     assert articles.article_text(store, todo[0])[0] == "Titolo"
     # The old ones are recorded: a later poll does not bring them back as new.
-    assert articles.upsert_entries(store, ids(store)["A"], [old, undated], now=NOW, first_poll=False,
+    assert upsert_entries(store, ids(store)["A"], [old, undated], now=NOW, first_poll=False,
                                    backfill_hours=24) == []
 
 
 def test_changed_guid_with_same_url_is_the_same_article(store: Store) -> None:
     fid = ids(store)["A"]
-    first = articles.upsert_entries(store, fid, [entry("guid:1", url="https://a.example/x")], now=NOW,
+    first = upsert_entries(store, fid, [entry("guid:1", url="https://a.example/x")], now=NOW,
                                     first_poll=False, backfill_hours=24)
-    again = articles.upsert_entries(store, fid, [entry("guid:2", url="https://a.example/x")], now=NOW,
+    again = upsert_entries(store, fid, [entry("guid:2", url="https://a.example/x")], now=NOW,
                                     first_poll=False, backfill_hours=24)
     assert len(first) == 1 and again == []
     assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1
@@ -78,21 +79,21 @@ def test_changed_guid_with_same_url_is_the_same_article(store: Store) -> None:
 
 def test_same_article_in_two_feeds_is_stored_once_with_both_sources(store: Store) -> None:
     e = entry("url:https://news.example/x", url="https://news.example/x")
-    articles.upsert_entries(store, ids(store)["A"], [e], now=NOW, first_poll=False, backfill_hours=24)
-    articles.upsert_entries(store, ids(store)["B"], [e], now=NOW, first_poll=False, backfill_hours=24)
+    upsert_entries(store, ids(store)["A"], [e], now=NOW, first_poll=False, backfill_hours=24)
+    upsert_entries(store, ids(store)["B"], [e], now=NOW, first_poll=False, backfill_hours=24)
     (article_id,) = [r[0] for r in store.db.execute("SELECT id FROM articles")]
     assert articles.load_story(store, article_id).outlets == ("A", "B")
 
 
 def test_updated_text_is_analysed_again_and_only_new_actors_count(store: Store) -> None:
     fid = ids(store)["A"]
-    (aid,) = articles.upsert_entries(store, fid, [entry("guid:u")], now=NOW, first_poll=False,
+    (aid,) = upsert_entries(store, fid, [entry("guid:u")], now=NOW, first_poll=False,
                                      backfill_hours=24)
     musk = Mention("elon_musk", "Musk", 0, 4)
     assert articles.save_analysis(store, aid, Analysis(("elon_musk",), (musk,), ())) == {"elon_musk"}
-    assert articles.upsert_entries(store, fid, [entry("guid:u")], now=NOW, first_poll=False,
+    assert upsert_entries(store, fid, [entry("guid:u")], now=NOW, first_poll=False,
                                    backfill_hours=24) == []
-    assert articles.upsert_entries(store, fid, [entry("guid:u", digest="h2", text="Testo nuovo")], now=NOW,
+    assert upsert_entries(store, fid, [entry("guid:u", digest="h2", text="Testo nuovo")], now=NOW,
                                    first_poll=False, backfill_hours=24) == [aid]
     both = Analysis(("elon_musk", "openai"), (musk, Mention("openai", "OpenAI", 5, 11)), ())
     assert articles.save_analysis(store, aid, both) == {"openai"}
@@ -101,9 +102,9 @@ def test_updated_text_is_analysed_again_and_only_new_actors_count(store: Store) 
 def test_pruned_articles_never_return(store: Store) -> None:
     fid = ids(store)["A"]
     e = entry("guid:p", url="https://a.example/p")
-    articles.upsert_entries(store, fid, [e], now=NOW, first_poll=False, backfill_hours=24)
+    upsert_entries(store, fid, [e], now=NOW, first_poll=False, backfill_hours=24)
     assert articles.prune(store, now=NOW, older_than=NOW + timedelta(seconds=1)) == 1
-    assert articles.upsert_entries(store, fid, [e], now=NOW, first_poll=False, backfill_hours=24) == []
+    assert upsert_entries(store, fid, [e], now=NOW, first_poll=False, backfill_hours=24) == []
 
 
 def message(mid: str = "<1@x>") -> OutgoingMessage:
@@ -113,7 +114,7 @@ def message(mid: str = "<1@x>") -> OutgoingMessage:
 
 def test_outbox_row_and_marks_commit_together(store: Store) -> None:
     fid = ids(store)["A"]
-    (aid,) = articles.upsert_entries(store, fid, [entry("guid:o")], now=NOW, first_poll=False,
+    (aid,) = upsert_entries(store, fid, [entry("guid:o")], now=NOW, first_poll=False,
                                      backfill_hours=24)
     articles.save_analysis(store, aid, Analysis(("openai",), (), (), {"openai": 3.0}))
     assert [s.id for s in articles.stories_for_digest(store, "d", (), 1.0, NOW - timedelta(days=1))] == [aid]

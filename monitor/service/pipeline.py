@@ -26,6 +26,7 @@ from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, n
 from monitor.models import Analysis, OutgoingMessage
 from monitor.nlp import normalise_claim_text, rank_key_claims
 from monitor.nlp.prefilter import EMPTY_ANALYSIS
+from monitor.service.entries import record_feed_entries
 from monitor.service.offload import LOCAL_DEPTH
 from monitor.service.runtime import Runtime, utc_now
 from monitor.service.workers import AnalyseAhead, AnalyzerSpec, Ready, analyze_batch, parse_and_screen
@@ -106,10 +107,9 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
     new_ids: list[int] = []
     quiet = 0
     if parsed is not None:
-        recorded = articles.record_entries(rt.store, feed.id, parsed.entries, now=now,
-                                           first_poll=feed.first_polled is None,
-                                           backfill_hours=rt.config.polling.backfill_hours,
-                                           may_mention=may_mention)
+        recorded = record_feed_entries(rt.store, feed.id, parsed.entries, now=now,
+                                       first_poll=feed.first_polled is None,
+                                       backfill_hours=rt.config.polling.backfill_hours, may_mention=may_mention)
         new_ids, quiet = recorded.to_analyse, len(recorded.quiet)
     # Validators are stored only after the entries: a crash in between re-fetches, never loses.
     ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes

@@ -6,32 +6,24 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from monitor.models import Analysis, Claim, Entry, Mention, StoredArticle
+from monitor.models import (
+    ANALYZED,
+    PENDING,
+    Analysis,
+    Claim,
+    Entry,
+    EntryDecision,
+    KnownArticle,
+    KnownArticles,
+    Mention,
+    StoredArticle,
+    entry_keys,
+)
 from monitor.store.db import Store, dt, ts
 
-PENDING, ANALYZED, BACKLOG = "pending", "analyzed", "backlog"
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
-
-
-def _keys(entry: Entry) -> tuple[str | None, str | None, str | None]:
-    guid_key = entry.key if entry.key.startswith("guid:") else None
-    url_key = f"url:{entry.url}" if entry.url else None
-    fp_key = entry.key if entry.key.startswith("fp:") else None
-    return guid_key, url_key, fp_key
-
-
-def _find(db: sqlite3.Connection, guid_key: str | None, url_key: str | None,
-          fp_key: str | None) -> sqlite3.Row | None:
-    # A GUID that changes while the URL stays the same is the same article, so the URL is
-    # consulted even when a GUID exists.
-    for column, key in (("guid_key", guid_key), ("url_key", url_key), ("fp_key", fp_key)):
-        if key:
-            row = db.execute(f"SELECT * FROM articles WHERE {column} = ?", (key,)).fetchone()
-            if row is not None:
-                return row  # type: ignore[no-any-return]
-    return None
 
 
 @dataclass(frozen=True)
@@ -40,61 +32,39 @@ class Recorded:
     quiet: list[int]  # new articles stored as analysed already: they cannot name a tracked actor
 
 
-def upsert_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now: datetime,
-                   first_poll: bool, backfill_hours: float) -> list[int]:
-    """Record entries; return the ids of articles that need (re-)analysis, in feed order."""
-    return record_entries(store, feed_id, entries, now=now, first_poll=first_poll,
-                          backfill_hours=backfill_hours).to_analyse
+Decide = Callable[[KnownArticles], Sequence[EntryDecision]]
 
 
 def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now: datetime,
-                   first_poll: bool, backfill_hours: float,
-                   may_mention: Sequence[bool] | None = None) -> Recorded:
-    """Record entries and say which articles need (re-)analysis.
-
-    On a feed's first poll only entries published inside the backfill window are analysed;
-    the rest are recorded as backlog so they never come back as new. A new entry that
-    `may_mention` rules out (the alias prefilter found no alias) is stored as analysed with an
-    empty result, exactly what its analysis would have written, without the round trip.
-    """
-    cutoff = now - timedelta(hours=backfill_hours)
+                   decide: Decide) -> Recorded:
+    """Look up the articles the entries may be, let `decide` (the pure entry decider, given by
+    the caller) say what each entry is, and apply that in one transaction."""
     todo: list[int] = []
     quiet: list[int] = []
     sources: list[tuple[int, int, str | None, float | None]] = []
     with store.transaction() as db:
-        all_keys = [_keys(entry) for entry in entries]
-        # One look-up per key column for the whole feed instead of up to four per entry. The
-        # results hold until this batch itself writes a key or touches a row: entries involved
-        # in such a write are looked up again one by one, exactly as before.
-        tombstoned = _existing(db, "SELECT key FROM tombstones WHERE key IN ({})",
-                               {k for keys in all_keys for k in keys if k})
-        known = {column: _rows_by(db, column, {k for keys in all_keys if (k := keys[n])})
-                 for n, column in enumerate(_KEY_COLUMNS)}
-        touched_keys: set[str] = set()
-        touched_ids: set[int] = set()
-        for n, (entry, keys) in enumerate(zip(entries, all_keys, strict=True)):
-            if any(k in tombstoned for k in keys if k):
+        all_keys = [entry_keys(entry) for entry in entries]
+        wanted = {k for keys in all_keys for k in keys if k}
+        known = KnownArticles(rows=_known_rows(db, all_keys),
+                              tombstoned=frozenset(_existing(db, "SELECT key FROM tombstones WHERE key IN ({})",
+                                                             wanted)))
+        created: dict[int, int] = {}  # the decider's reference for a batch-created article -> its id
+        for decision in decide(known):
+            entry, keys = entries[decision.entry], all_keys[decision.entry]
+            if decision.action == "skip":
                 continue
-            if any(k in touched_keys for k in keys if k):
-                row = _find(db, *keys)
-            else:
-                row = _lookup(known, keys)
-                if row is not None and row["id"] in touched_ids:
-                    row = _find(db, *keys)
-            if row is None:
-                fresh = not first_poll or (entry.published is not None and entry.published >= cutoff)
-                silent = fresh and may_mention is not None and not may_mention[n]
-                article_id = _insert(db, entry, keys, now, ANALYZED if silent else PENDING if fresh else BACKLOG)
-                if silent:
+            if decision.action == "insert":
+                article_id = _insert(db, entry, keys, now, decision.status or PENDING)
+                created[-(decision.entry + 1)] = article_id
+                if decision.status == ANALYZED:
                     quiet.append(article_id)
-                elif fresh:
+                elif decision.status == PENDING:
                     todo.append(article_id)
             else:
-                article_id = row["id"]
-                if _update(db, row, entry, keys, now):
+                article_id = created.get(decision.article or 0, decision.article or 0)
+                _update(db, article_id, entry, keys, decision, now)
+                if decision.status == PENDING:
                     todo.append(article_id)
-            touched_keys.update(k for k in keys if k)
-            touched_ids.add(article_id)
             sources.append((article_id, feed_id, entry.url, ts(now)))
         db.executemany("INSERT OR IGNORE INTO article_sources (article_id, feed_id, link, seen_at) "
                        "VALUES (?, ?, ?, ?)", sources)
@@ -107,29 +77,25 @@ _KEY_COLUMNS = ("guid_key", "url_key", "fp_key")
 def _existing(db: sqlite3.Connection, query: str, keys: set[str]) -> set[str]:
     found: set[str] = set()
     ordered = sorted(keys)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start:start + 500]
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start:start + _CHUNK]
         found.update(r[0] for r in db.execute(query.format(",".join("?" * len(chunk))), chunk))
     return found
 
 
-def _rows_by(db: sqlite3.Connection, column: str, keys: set[str]) -> dict[str, sqlite3.Row]:
-    found: dict[str, sqlite3.Row] = {}
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for r in db.execute(f"SELECT * FROM articles WHERE {column} IN ({marks}) ORDER BY id DESC", chunk):
-            found[r[column]] = r  # several rows per key (fp_key is not unique): the first one wins
-    return found
-
-
-def _lookup(known: dict[str, dict[str, sqlite3.Row]], keys: tuple[str | None, ...]) -> sqlite3.Row | None:
-    """_find on the prefetched rows: the same column order."""
-    for column, key in zip(_KEY_COLUMNS, keys, strict=True):
-        if key and key in known[column]:
-            return known[column][key]
-    return None
+def _known_rows(db: sqlite3.Connection, all_keys: Sequence[tuple[str | None, ...]]) -> tuple[KnownArticle, ...]:
+    """Every stored article holding one of the keys: one query per key column, not per entry."""
+    rows: dict[int, KnownArticle] = {}
+    for n, column in enumerate(_KEY_COLUMNS):
+        ordered = sorted({k for keys in all_keys if (k := keys[n])})
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start:start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for r in db.execute("SELECT id, guid_key, url_key, fp_key, status, content_hash FROM articles "
+                                f"WHERE {column} IN ({marks})", chunk):
+                rows[r["id"]] = KnownArticle(r["id"], r["guid_key"], r["url_key"], r["fp_key"], r["status"],
+                                             r["content_hash"])
+    return tuple(rows.values())
 
 
 def _insert(db: sqlite3.Connection, entry: Entry, keys: tuple[str | None, ...], now: datetime,
@@ -142,23 +108,17 @@ def _insert(db: sqlite3.Connection, entry: Entry, keys: tuple[str | None, ...], 
     return int(cur.lastrowid or 0)
 
 
-def _update(db: sqlite3.Connection, row: sqlite3.Row, entry: Entry, keys: tuple[str | None, ...],
-            now: datetime) -> bool:
-    """Apply a changed entry; True when its text changed and it must be analysed again."""
+def _update(db: sqlite3.Connection, article_id: int, entry: Entry, keys: tuple[str | None, ...],
+            decision: EntryDecision, now: datetime) -> None:
     guid_key, url_key, _ = keys
-    if guid_key and row["guid_key"] != guid_key:
-        taken = db.execute("SELECT 1 FROM articles WHERE guid_key = ?", (guid_key,)).fetchone()
-        if not taken:
-            db.execute("UPDATE articles SET guid_key = ? WHERE id = ?", (guid_key, row["id"]))
-    if url_key and row["url_key"] is None:
-        db.execute("UPDATE articles SET url_key = ?, url = ? WHERE id = ? AND NOT EXISTS "
-                   "(SELECT 1 FROM articles WHERE url_key = ?)", (url_key, entry.url, row["id"], url_key))
-    if not entry.content_hash or entry.content_hash == row["content_hash"]:
-        return False
-    status = row["status"] if row["status"] == BACKLOG else PENDING
-    db.execute("UPDATE articles SET title = ?, text = ?, content_hash = ?, updated_at = ?, status = ? "
-               "WHERE id = ?", (entry.title, entry.text, entry.content_hash, ts(now), status, row["id"]))
-    return status == PENDING
+    if decision.set_guid:
+        db.execute("UPDATE articles SET guid_key = ? WHERE id = ?", (guid_key, article_id))
+    if decision.set_url:
+        db.execute("UPDATE articles SET url_key = ?, url = ? WHERE id = ?", (url_key, entry.url, article_id))
+    if decision.status is not None:
+        db.execute("UPDATE articles SET title = ?, text = ?, content_hash = ?, updated_at = ?, status = ? "
+                   "WHERE id = ?", (entry.title, entry.text, entry.content_hash, ts(now), decision.status,
+                                    article_id))
 
 
 def article_text(store: Store, article_id: int) -> tuple[str, str]:
