@@ -24,6 +24,7 @@ from synthfeeds import fixed_now  # noqa: E402
 
 from monitor.config.types import PollingConfig  # noqa: E402
 from monitor.ingest.fetch import Fetcher  # noqa: E402
+from monitor.service.runtime import utc_now
 
 
 def _cpu() -> float:
@@ -32,7 +33,7 @@ def _cpu() -> float:
 
 
 async def _round(urls: list[str], etags: list[str], concurrency: int) -> set[int]:
-    async with Fetcher(PollingConfig(concurrency=concurrency)) as fetcher:
+    async with Fetcher(PollingConfig(concurrency=concurrency), clock=utc_now) as fetcher:
         results = await asyncio.gather(*(fetcher.fetch(u, e) for u, e in zip(urls, etags, strict=True)))
     return {r.status for r in results}
 

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from monitor.models import NO_HINTS, ServerHints
+
 EX_CONFIG = 78
 
 
@@ -32,21 +34,24 @@ class StateError(MonitorError):
 class TransientError(MonitorError):
     """Worth retrying later."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
 
 class PermanentError(MonitorError):
     """Retrying will not help; report and give up on this item."""
 
 
 class FetchError(TransientError):
-    """A feed could not be fetched this time (network, timeout, 5xx, 429)."""
+    """A feed could not be fetched this time (network, timeout, 5xx, 429); `hints` carries a
+    Retry-After for politeness."""
+
+    def __init__(self, message: str, hints: ServerHints = NO_HINTS) -> None:
+        super().__init__(message)
+        self.hints = hints
 
 
 class FeedGoneError(PermanentError):
     """The feed answered 410 Gone: it is disabled until an operator re-enables it."""
+
+    hints = ServerHints(gone=True)
 
 
 class NotAFeedError(PermanentError):

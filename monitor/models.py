@@ -10,13 +10,30 @@ ClaimKind = Literal["quote", "reported", "statement"]
 
 
 @dataclass(frozen=True)
+class ServerHints:
+    """What the server and the feed said about when to come back: one value, fetch to politeness.
+
+    `retry_after`: seconds, from a usable Retry-After on 429/503. `max_age`: seconds of freshness
+    asked for (Cache-Control max-age, or Expires - Date). `ttl_minutes`: the feed's own <ttl>,
+    added after parsing. `moved_to`: the new URL after an unbroken run of 301/308 from the
+    configured one (the caller persists it). `gone`: the feed answered 410.
+    """
+
+    retry_after: float | None = None
+    max_age: float | None = None
+    ttl_minutes: int | None = None
+    moved_to: str | None = None
+    gone: bool = False
+
+
+NO_HINTS = ServerHints()
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """What one HTTP poll of a feed returned.
 
     `status` is the final status after redirects (304 means "not modified", body empty).
-    `permanent_url` is set when a 301/308 moved the feed: the caller persists it.
-    `retry_after` is in seconds when the server sent a usable Retry-After.
-    `max_age` is the freshness the server asked for (Cache-Control max-age or Expires), seconds.
     """
 
     url: str
@@ -25,9 +42,7 @@ class FetchResult:
     headers: dict[str, str]
     etag: str | None = None
     last_modified: str | None = None
-    permanent_url: str | None = None
-    retry_after: float | None = None
-    max_age: float | None = None
+    hints: ServerHints = NO_HINTS
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from monitor.config.types import PollingConfig
 from monitor.errors import FeedGoneError, FetchError, TooLargeError
 from monitor.ingest.fetch import Fetcher, max_age
 from monitor.ingest.fulltext import fetch_full_text
+from monitor.service.runtime import utc_now
 
 __all__ = ["ingest_server"]  # the fixture, re-exported so pytest finds it here
 
@@ -41,7 +42,7 @@ def polling(**overrides: object) -> PollingConfig:
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
-    f = Fetcher(polling())
+    f = Fetcher(polling(), clock=utc_now)
     yield f
     await f.aclose()
 
@@ -62,7 +63,7 @@ async def test_conditional_get_round_trip(ingest_server: Serve, fetcher: Fetcher
     first = await fetcher.fetch(server.url("/feed"))
     assert (first.status, first.body, first.etag, first.last_modified) == (200, FEED, etag, last_modified)
     assert first.headers["content-type"] == "application/rss+xml"
-    assert first.permanent_url is None
+    assert first.hints.moved_to is None
 
     second = await fetcher.fetch(server.url("/feed"), etag=first.etag, last_modified=first.last_modified)
     assert second.status == 304
@@ -99,11 +100,11 @@ async def test_headers_lower_cased_and_max_age(ingest_server: Serve, fetcher: Fe
         "/none": Route(body=FEED, headers={"Cache-Control": "no-cache, max-age=99"}),
     })
     cc = await fetcher.fetch(server.url("/cc"))
-    assert cc.max_age == 3600
+    assert cc.hints.max_age == 3600
     assert cc.headers["x-thing"] == "a, b"
     assert all(name == name.lower() for name in cc.headers)
-    assert (await fetcher.fetch(server.url("/exp"))).max_age == 7200
-    assert (await fetcher.fetch(server.url("/none"))).max_age is None
+    assert (await fetcher.fetch(server.url("/exp"))).hints.max_age == 7200
+    assert (await fetcher.fetch(server.url("/none"))).hints.max_age is None
 
 
 @pytest.mark.parametrize(("headers", "expected"), [
@@ -133,7 +134,7 @@ async def test_retry_after_seconds(ingest_server: Serve, fetcher: Fetcher, statu
     server = ingest_server({"/f": Route(status=status, headers={"Retry-After": "120"})})
     with pytest.raises(FetchError) as info:
         await fetcher.fetch(server.url("/f"))
-    assert info.value.retry_after == 120
+    assert info.value.hints.retry_after == 120
     assert server.url("/f") in str(info.value)
     assert not isinstance(info.value, TooLargeError)
 
@@ -144,15 +145,15 @@ async def test_retry_after_http_date(ingest_server: Serve, fetcher: Fetcher, sta
     server = ingest_server({"/f": Route(status=status, headers={"Retry-After": when})})
     with pytest.raises(FetchError) as info:
         await fetcher.fetch(server.url("/f"))
-    assert info.value.retry_after is not None
-    assert 3590 <= info.value.retry_after <= 3600
+    assert info.value.hints.retry_after is not None
+    assert 3590 <= info.value.hints.retry_after <= 3600
 
 
 async def test_503_without_retry_after(ingest_server: Serve, fetcher: Fetcher) -> None:
     server = ingest_server({"/f": Route(status=503, headers={"Retry-After": "presto"})})
     with pytest.raises(FetchError) as info:
         await fetcher.fetch(server.url("/f"))
-    assert info.value.retry_after is None
+    assert info.value.hints.retry_after is None
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 500, 502])
@@ -193,7 +194,7 @@ async def test_permanent_redirect_sets_permanent_url(ingest_server: Serve, fetch
     server = ingest_server({"/old": Route(status=status, redirect="/new"), "/new": Route(body=FEED)})
     result = await fetcher.fetch(server.url("/old"))
     assert (result.status, result.body) == (200, FEED)
-    assert result.permanent_url == server.url("/new")
+    assert result.hints.moved_to == server.url("/new")
     assert result.url == server.url("/new")
 
 
@@ -202,21 +203,21 @@ async def test_temporary_redirect_not_persisted(ingest_server: Serve, fetcher: F
     server = ingest_server({"/old": Route(status=status, redirect="/new"), "/new": Route(body=FEED)})
     result = await fetcher.fetch(server.url("/old"))
     assert result.body == FEED
-    assert result.permanent_url is None
+    assert result.hints.moved_to is None
 
 
 async def test_permanent_then_temporary_keeps_the_permanent_part(ingest_server: Serve, fetcher: Fetcher) -> None:
     server = ingest_server({"/a": Route(status=301, redirect="/b"), "/b": Route(status=302, redirect="/c"),
                             "/c": Route(status=301, redirect="/d"), "/d": Route(body=FEED)})
     result = await fetcher.fetch(server.url("/a"))
-    assert result.permanent_url == server.url("/b")
+    assert result.hints.moved_to == server.url("/b")
 
 
 async def test_conditional_headers_follow_the_redirect(ingest_server: Serve, fetcher: Fetcher) -> None:
     server = ingest_server({"/a": Route(status=301, redirect="/b"), "/b": Route(status=304)})
     result = await fetcher.fetch(server.url("/a"), etag='"e"')
     assert result.status == 304
-    assert result.permanent_url == server.url("/b")
+    assert result.hints.moved_to == server.url("/b")
     assert server.hits("/b")[0].headers["if-none-match"] == '"e"'
 
 
@@ -298,7 +299,7 @@ async def test_global_concurrency_limit(ingest_server: Serve) -> None:
     tracker = ConcurrencyTracker()
     servers = [ingest_server({"/f": Route(body=FEED, delay=0.1)}, host=f"127.0.0.{i}", tracker=tracker)
                for i in range(1, 7)]
-    fetcher = Fetcher(polling(concurrency=2))
+    fetcher = Fetcher(polling(concurrency=2), clock=utc_now)
     try:
         await asyncio.gather(*(fetcher.fetch(s.url("/f")) for s in servers))
     finally:
@@ -310,7 +311,7 @@ async def test_global_concurrency_limit(ingest_server: Serve) -> None:
 async def test_slow_feed_does_not_delay_others(ingest_server: Serve) -> None:
     slow = ingest_server({"/f": Route(body=FEED, delay=3)}, host="127.0.0.2")
     fast = ingest_server({f"/f{i}": Route(body=FEED) for i in range(3)})
-    fetcher = Fetcher(polling(timeout_seconds=0.6, concurrency=2))
+    fetcher = Fetcher(polling(timeout_seconds=0.6, concurrency=2), clock=utc_now)
     done: dict[str, float] = {}
     started = time.monotonic()
 
@@ -336,7 +337,7 @@ async def test_slow_feed_does_not_delay_others(ingest_server: Serve) -> None:
 async def test_trickling_body_hits_the_total_deadline(ingest_server: Serve) -> None:
     # 1 byte every 50 ms: each read is "fast", only a total deadline can stop it.
     server = ingest_server({"/f": Route(body=FEED * 10, trickle=0.05)})
-    fetcher = Fetcher(polling(timeout_seconds=0.5))
+    fetcher = Fetcher(polling(timeout_seconds=0.5), clock=utc_now)
     started = time.monotonic()
     try:
         with pytest.raises(FetchError, match="within 0.5 s") as info:
@@ -349,7 +350,7 @@ async def test_trickling_body_hits_the_total_deadline(ingest_server: Serve) -> N
 
 async def test_slow_headers_hit_the_deadline(ingest_server: Serve) -> None:
     server = ingest_server({"/f": Route(body=FEED, delay=5)})
-    fetcher = Fetcher(polling(timeout_seconds=0.4))
+    fetcher = Fetcher(polling(timeout_seconds=0.4), clock=utc_now)
     started = time.monotonic()
     try:
         with pytest.raises(FetchError, match="within"):
@@ -364,7 +365,7 @@ async def test_deadline_covers_redirect_chain(ingest_server: Serve) -> None:
     server = ingest_server({"/a": Route(status=302, redirect="/b", delay=0.3),
                             "/b": Route(status=302, redirect="/c", delay=0.3),
                             "/c": Route(body=FEED, delay=0.3)})
-    fetcher = Fetcher(polling(timeout_seconds=0.7))
+    fetcher = Fetcher(polling(timeout_seconds=0.7), clock=utc_now)
     try:
         with pytest.raises(FetchError, match="within"):
             await fetcher.fetch(server.url("/a"))
@@ -396,7 +397,7 @@ async def test_gzip_bomb_stops_at_the_cap(ingest_server: Serve) -> None:
     bomb = gzip.compress(b"\0" * (20 * 1024 * 1024), compresslevel=9)  # ~20 KB on the wire
     assert len(bomb) < 100_000
     server = ingest_server({"/f": Route(body=bomb, headers={"Content-Encoding": "gzip"})})
-    fetcher = Fetcher(polling(max_body_bytes=200_000))
+    fetcher = Fetcher(polling(max_body_bytes=200_000), clock=utc_now)
     started = time.monotonic()
     try:
         with pytest.raises(TooLargeError, match="after decompression"):
@@ -409,7 +410,7 @@ async def test_gzip_bomb_stops_at_the_cap(ingest_server: Serve) -> None:
 async def test_big_content_length_refused_before_reading(ingest_server: Serve) -> None:
     # The server announces 1 GB, sends 10 bytes and then stalls: we must not wait for it.
     server = ingest_server({"/f": Route(body=b"0123456789", content_length=10**9, hang=5)})
-    fetcher = Fetcher(polling(max_body_bytes=100_000, timeout_seconds=3))
+    fetcher = Fetcher(polling(max_body_bytes=100_000, timeout_seconds=3), clock=utc_now)
     started = time.monotonic()
     try:
         with pytest.raises(TooLargeError, match="Content-Length"):
@@ -421,7 +422,7 @@ async def test_big_content_length_refused_before_reading(ingest_server: Serve) -
 
 async def test_chunked_body_over_the_cap(ingest_server: Serve) -> None:
     server = ingest_server({"/f": Route(body=b"x" * 300_000, chunked=True)})
-    fetcher = Fetcher(polling(max_body_bytes=100_000))
+    fetcher = Fetcher(polling(max_body_bytes=100_000), clock=utc_now)
     try:
         with pytest.raises(TooLargeError):
             await fetcher.fetch(server.url("/f"))
@@ -431,7 +432,7 @@ async def test_chunked_body_over_the_cap(ingest_server: Serve) -> None:
 
 async def test_body_exactly_at_the_cap_is_fine(ingest_server: Serve) -> None:
     server = ingest_server({"/f": Route(body=b"x" * 2048, gzip=True)})
-    fetcher = Fetcher(polling(max_body_bytes=2048))
+    fetcher = Fetcher(polling(max_body_bytes=2048), clock=utc_now)
     try:
         assert len((await fetcher.fetch(server.url("/f"))).body) == 2048
     finally:
@@ -485,7 +486,7 @@ async def test_full_text_failures_give_none(ingest_server: Serve, fetcher: Fetch
 
 async def test_full_text_timeout_gives_none(ingest_server: Serve) -> None:
     server = ingest_server({"/art": Route(body=ARTICLE, trickle=0.05)})
-    fetcher = Fetcher(polling(timeout_seconds=0.3))
+    fetcher = Fetcher(polling(timeout_seconds=0.3), clock=utc_now)
     try:
         assert await fetch_full_text(fetcher, server.url("/art")) is None
     finally:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from monitor.ingest.politeness import interleave_hosts, next_check, parse_retry_after
-from monitor.models import FetchResult
+from monitor.models import NO_HINTS, FetchResult, ServerHints
 
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 DAY = 24 * 3600
@@ -16,13 +17,14 @@ DAY = 24 * 3600
 
 def delay(*, interval: float = 15, result: FetchResult | None = None, ttl: int | None = None,
           failures: int = 0, retry_after: float | None = None, jitter: float = 0.0, seed: int = 1) -> float:
-    when = next_check(NOW, interval_minutes=interval, result=result, ttl_minutes=ttl, failures=failures,
-                      retry_after=retry_after, rng=random.Random(seed), jitter=jitter)
+    hints = replace(result.hints if result else NO_HINTS, ttl_minutes=ttl, retry_after=retry_after)
+    when = next_check(NOW, interval_minutes=interval, hints=hints, failures=failures,
+                      rng=random.Random(seed), jitter=jitter)
     return (when - NOW).total_seconds()
 
 
 def ok(max_age: float | None = None) -> FetchResult:
-    return FetchResult(url="http://x/f", status=200, body=b"", headers={}, max_age=max_age)
+    return FetchResult(url="http://x/f", status=200, body=b"", headers={}, hints=ServerHints(max_age=max_age))
 
 
 def test_success_uses_the_interval() -> None:
@@ -95,8 +97,7 @@ def test_retry_after_jitter_only_lengthens() -> None:
 
 
 def test_result_is_aware_and_after_now() -> None:
-    when = next_check(NOW, interval_minutes=15, result=None, ttl_minutes=None, failures=0,
-                      retry_after=None, rng=random.Random(0))
+    when = next_check(NOW, interval_minutes=15, hints=NO_HINTS, failures=0, rng=random.Random(0))
     assert when.tzinfo is not None
     assert when > NOW
 

@@ -13,6 +13,7 @@ from monitor.config.types import PollingConfig
 from monitor.errors import FetchError
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.transport import ReqwestTransport
+from monitor.service.runtime import utc_now
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
 
@@ -41,13 +42,13 @@ def _trusting(ca: trustme.CA, polling: PollingConfig) -> ReqwestTransport:
 
 async def test_a_certificate_from_a_trusted_authority_is_accepted(ca: trustme.CA, server: IngestServer) -> None:
     polling = PollingConfig(timeout_seconds=5)
-    async with Fetcher(polling, _trusting(ca, polling)) as fetcher:
+    async with Fetcher(polling, _trusting(ca, polling), clock=utc_now) as fetcher:
         result = await fetcher.fetch(server.url("/feed.xml"))
     assert result.status == 200 and result.body == FEED
 
 
 async def test_an_untrusted_certificate_is_refused_with_the_reason(server: IngestServer) -> None:
-    async with Fetcher(PollingConfig(timeout_seconds=5)) as fetcher:  # the default trust store
+    async with Fetcher(PollingConfig(timeout_seconds=5), clock=utc_now) as fetcher:  # the default trust store
         with pytest.raises(FetchError, match=r"127\.0\.0\.1.*ConnectError: invalid peer certificate: UnknownIssuer"):
             await fetcher.fetch(server.url("/feed.xml"))
     assert server.hits("/feed.xml") == []  # nothing was sent over the unverified connection
@@ -57,7 +58,7 @@ async def test_a_certificate_for_another_host_is_refused(ca: trustme.CA) -> None
     other = _https_server(ca, "feeds.example.it")
     try:
         polling = PollingConfig(timeout_seconds=5)
-        async with Fetcher(polling, _trusting(ca, polling)) as fetcher:
+        async with Fetcher(polling, _trusting(ca, polling), clock=utc_now) as fetcher:
             with pytest.raises(FetchError, match='certificate not valid for name "127.0.0.1"'):
                 await fetcher.fetch(other.url("/feed.xml"))
     finally:

@@ -56,7 +56,7 @@ async def _check_feeds(config: Config) -> int:
     from monitor.ingest.parse import parse_feed
     from monitor.service.pipeline import utc_now
 
-    fetcher = Fetcher(config.polling)
+    fetcher = Fetcher(config.polling, clock=utc_now)
 
     async def one(feed: FeedConfig) -> tuple[bool, str]:
         try:
@@ -67,7 +67,7 @@ async def _check_feeds(config: Config) -> int:
         except Exception as exc:  # a diagnostic must report, not crash, whatever a feed does
             return False, f"unexpected {type(exc).__name__}: {exc}"
         note = f" (tolerated: {parsed.problem})" if parsed.problem else ""
-        moved = f" (moved permanently to {result.permanent_url})" if result.permanent_url else ""
+        moved = f" (moved permanently to {result.hints.moved_to})" if result.hints.moved_to else ""
         return True, f"{len(parsed.entries)} entries{note}{moved}"
 
     try:

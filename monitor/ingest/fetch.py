@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 from monitor.config.types import PollingConfig
 from monitor.errors import FeedGoneError, FetchError, TooLargeError
 from monitor.ingest.politeness import host_key, http_date, parse_retry_after
 from monitor.ingest.transport import ReqwestTransport, Transport, TransportError, WireResponse
-from monitor.models import FetchResult
+from monitor.models import FetchResult, ServerHints
 
 MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -38,8 +38,10 @@ class Fetcher:
     exchange at a time: the policy stays in one place, whatever the wire.
     """
 
-    def __init__(self, polling: PollingConfig, transport: Transport | None = None) -> None:
+    def __init__(self, polling: PollingConfig, transport: Transport | None = None, *,
+                 clock: Callable[[], datetime]) -> None:
         self.polling = polling
+        self._clock = clock  # the caller's clock: Retry-After and Expires are read against it
         self._transport = transport or ReqwestTransport(max_connections=polling.concurrency)
         self._headers = {"User-Agent": polling.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
         self._semaphore = asyncio.Semaphore(polling.concurrency)
@@ -57,7 +59,7 @@ class Fetcher:
     async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """A conditional GET of a feed. 304 gives an empty body and the validators to keep.
 
-        Raises FeedGoneError on 410, FetchError (with retry_after) on 429/503, other errors,
+        Raises FeedGoneError on 410, FetchError (with a Retry-After hint) on 429/503, other errors,
         timeouts and network trouble, TooLargeError when the body exceeds the cap.
         """
         headers = {"Accept": FEED_ACCEPT}
@@ -73,7 +75,7 @@ class Fetcher:
             return FetchResult(
                 url=result.url, status=304, body=b"", headers=result.headers,
                 etag=result.etag or etag, last_modified=result.last_modified or last_modified,
-                permanent_url=result.permanent_url, max_age=result.max_age,
+                hints=result.hints,
             )
         return result
 
@@ -119,7 +121,7 @@ class Fetcher:
                     permanent_chain = False
                 current = target
                 continue
-            return _result(url, current, status, resp_headers, body, permanent_url)
+            return _result(url, current, status, resp_headers, body, permanent_url, self._clock())
         raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     async def _one_request(
@@ -241,13 +243,12 @@ def _check(out: bytearray, cap: int, where: str) -> None:
 
 
 def _result(url: str, final: str, status: int, headers: dict[str, str], body: bytes,
-            permanent_url: str | None) -> FetchResult:
-    now = datetime.now(UTC)
+            permanent_url: str | None, now: datetime) -> FetchResult:
     if status == 304 or 200 <= status < 300:
         return FetchResult(
             url=final, status=status, body=b"" if status == 304 else body, headers=headers,
             etag=headers.get("etag"), last_modified=headers.get("last-modified"),
-            permanent_url=permanent_url, max_age=max_age(headers, now),
+            hints=ServerHints(max_age=max_age(headers, now), moved_to=permanent_url),
         )
     where = url if final == url else f"{url} (redirected to {final})"
     if status == 410:
@@ -255,7 +256,7 @@ def _result(url: str, final: str, status: int, headers: dict[str, str], body: by
     if status in (429, 503):
         retry_after = parse_retry_after(headers.get("retry-after"), now)
         hint = f", retry after {retry_after:g} s" if retry_after is not None else ""
-        raise FetchError(f"{where}: HTTP {status}{hint}", retry_after=retry_after)
+        raise FetchError(f"{where}: HTTP {status}{hint}", ServerHints(retry_after=retry_after))
     raise FetchError(f"{where}: HTTP {status}")
 
 

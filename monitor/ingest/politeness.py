@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from monitor.models import FetchResult
+from monitor.models import ServerHints
 
 FLOOR_MINUTES = 5.0  # never poll a feed more often than this, whatever the config or server says
 CAP_SECONDS = 24 * 3600.0  # never wait longer than this: a failing feed is retried at least daily
@@ -25,10 +25,8 @@ def next_check(
     now: datetime,
     *,
     interval_minutes: float,
-    result: FetchResult | None,
-    ttl_minutes: int | None,
+    hints: ServerHints,
     failures: int,
-    retry_after: float | None,
     rng: random.Random,
     jitter: float = 0.1,
 ) -> datetime:
@@ -47,14 +45,14 @@ def next_check(
     base = max(float(interval_minutes), FLOOR_MINUTES) * 60.0
     if failures <= 0:
         stretch = 0.0
-        if ttl_minutes is not None and ttl_minutes > 0:
-            stretch = ttl_minutes * 60.0
-        if result is not None and result.max_age is not None and result.max_age > 0:
-            stretch = max(stretch, result.max_age)
+        if hints.ttl_minutes is not None and hints.ttl_minutes > 0:
+            stretch = hints.ttl_minutes * 60.0
+        if hints.max_age is not None and hints.max_age > 0:
+            stretch = max(stretch, hints.max_age)
         delay = max(base, min(stretch, CAP_SECONDS))
         delay *= 1.0 + rng.uniform(-jitter, jitter)
-    elif retry_after is not None and retry_after >= 0:
-        delay = min(max(retry_after, base), CAP_SECONDS)
+    elif hints.retry_after is not None and hints.retry_after >= 0:
+        delay = min(max(hints.retry_after, base), CAP_SECONDS)
         delay *= 1.0 + rng.uniform(0.0, jitter)
     else:
         exponent = min(failures - 1, MAX_BACKOFF_EXPONENT)

@@ -44,7 +44,9 @@ def open_runtime(config: Config) -> pipeline.Runtime:
                                    initializer=warm_worker, initargs=(spec,))
         for job in [pool.submit(analyze_batch, spec, ()) for _ in range(config.polling.parse_workers)]:
             job.result()
-    rt = pipeline.Runtime(config=config, store=store, fetcher=Fetcher(config.polling), parse_pool=pool)
+    # The fetcher reads the runtime's clock, whatever clock the runtime is given later.
+    fetcher = Fetcher(config.polling, clock=lambda: rt.clock())
+    rt = pipeline.Runtime(config=config, store=store, fetcher=fetcher, parse_pool=pool)
     if pool is None:
         rt.local_analyzer()  # loaded before READY=1, not on the first article
     return rt

@@ -23,7 +23,7 @@ from monitor.digest.stories import LEAD_CHARS
 from monitor.errors import FeedGoneError, FetchError, NotAFeedError
 from monitor.ingest.fulltext import fetch_full_text
 from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, next_check
-from monitor.models import Analysis, OutgoingMessage
+from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints
 from monitor.nlp import normalise_claim_text, rank_key_claims
 from monitor.nlp.prefilter import EMPTY_ANALYSIS
 from monitor.service.entries import record_feed_entries
@@ -95,12 +95,11 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
             parsed, may_mention, ready = await rt.offload.anywhere(parse_and_screen, result.body, result.headers,
                                                                    result.url, rt.clock(), screen, ahead)
     except FeedGoneError as exc:
-        _failed(rt, feed, interval, f"{exc} (disabled; re-enable by editing the config)", None, True)
+        _failed(rt, feed, interval, f"{exc} (disabled; re-enable by editing the config)", exc.hints)
         log.error("feed %s is gone (410): disabled", feed.url)
         return PollOutcome(feed.url, "gone", error=str(exc))
     except (FetchError, NotAFeedError) as exc:
-        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
-        _failed(rt, feed, interval, str(exc), retry_after, False)
+        _failed(rt, feed, interval, str(exc), exc.hints if isinstance(exc, FetchError) else NO_HINTS)
         log.warning("feed %s failed (%d in a row): %s", feed.url, feed.consecutive_failures + 1, exc)
         return PollOutcome(feed.url, "failed", error=str(exc))
     now = rt.clock()
@@ -113,10 +112,10 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
         new_ids, quiet = recorded.to_analyse, len(recorded.quiet)
     # Validators are stored only after the entries: a crash in between re-fetches, never loses.
     ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes
-    when = next_check(now, interval_minutes=interval, result=result, ttl_minutes=ttl, failures=0,
-                      retry_after=None, rng=rt.rng, jitter=rt.config.polling.jitter)
+    when = next_check(now, interval_minutes=interval, hints=replace(result.hints, ttl_minutes=ttl), failures=0,
+                      rng=rt.rng, jitter=rt.config.polling.jitter)
     feeds.record_success(rt.store, feed.id, now=now, next_check=when, etag=result.etag,
-                         last_modified=result.last_modified, new_url=result.permanent_url, ttl_minutes=ttl)
+                         last_modified=result.last_modified, new_url=result.hints.moved_to, ttl_minutes=ttl)
     if cfg is not None and cfg.full_text:
         await _fetch_full_texts(rt, new_ids)
     await analyze_articles(rt, new_ids, ready)
@@ -140,13 +139,12 @@ def _analyzer_spec(rt: Runtime) -> AnalyzerSpec:
     return (tuple(rt.config.entities), rt.config.nlp.model, rt.config.nlp.key_claims)
 
 
-def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str,
-            retry_after: float | None, disable: bool) -> None:
+def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str, hints: ServerHints) -> None:
+    """A failed poll: back off (or wait as the server asked); a 410 disables the feed."""
     now = rt.clock()
-    when = next_check(now, interval_minutes=interval, result=None, ttl_minutes=None,
-                      failures=feed.consecutive_failures + 1, retry_after=retry_after, rng=rt.rng,
-                      jitter=rt.config.polling.jitter)
-    feeds.record_failure(rt.store, feed.id, now=now, next_check=when, error=error, disable=disable)
+    when = next_check(now, interval_minutes=interval, hints=hints, failures=feed.consecutive_failures + 1,
+                      rng=rt.rng, jitter=rt.config.polling.jitter)
+    feeds.record_failure(rt.store, feed.id, now=now, next_check=when, error=error, disable=hints.gone)
 
 
 async def _fetch_full_texts(rt: Runtime, article_ids: list[int]) -> None:
