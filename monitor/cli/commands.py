@@ -23,14 +23,11 @@ async def cmd_run(args: argparse.Namespace) -> int:
 
 async def cmd_once(args: argparse.Namespace) -> int:
     from monitor.service import pipeline
-    from monitor.service.daemon import open_runtime
-    from monitor.store.articles import pending_articles
+    from monitor.service.daemon import open_runtime, recover
 
     rt = open_runtime(load_config(args.config))
     try:
-        await pipeline.flush_outbox(rt)
-        # Articles stored but not analysed before a crash are analysed now, as `run` does.
-        await pipeline.analyze_articles(rt, pending_articles(rt.store))
+        await recover(rt)
         outcomes = await pipeline.poll_feeds(rt, force=True)
         for digest in rt.config.digests:
             if pipeline.digest_due(rt, digest):

@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 from monitor.config.load import load_config
 from monitor.config.types import DEFAULT_ENTITIES
 from monitor.service import pipeline
-from monitor.service.daemon import open_runtime
+from monitor.service.daemon import open_runtime, recover
 
 DEMO_FEEDS = Path(__file__).parent.parent / "data" / "demo"
 RECIPIENT = "redazione@example.com"
@@ -118,6 +118,7 @@ async def run_demo(output: Path) -> int:
             rt = open_runtime(config)
             rt.demo = True
             try:
+                await recover(rt)  # a clean state: nothing to recover, but the same start as run and once
                 outcomes = await pipeline.poll_feeds(rt, force=True)
                 for digest in config.digests:
                     pipeline.run_digest(rt, digest)

@@ -150,8 +150,8 @@ def _is_hhmm(value: str) -> bool:
     return hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2
 
 
-def _addresses(t: Table, name: str, required: bool = False) -> list[str]:
-    values = t.strings(name, required)
+def _addresses(t: Table, name: str, *, required: bool = False) -> list[str]:
+    values = t.strings(name, required=required)
     for i, v in enumerate(values):
         if "@" not in v or any(c in v for c in "\r\n<> ,"):
             raise ConfigError(t.file, f"{t.key(name)}[{i}]", f"not an email address: {v!r}")

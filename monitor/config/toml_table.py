@@ -30,7 +30,7 @@ class Table:
     def error(self, name: str, reason: str) -> ConfigError:
         return ConfigError(self.file, self.key(name), reason)
 
-    def get(self, name: str, kind: type[T], default: T | None = None, required: bool = False) -> T:
+    def get(self, name: str, kind: type[T], default: T | None = None, *, required: bool = False) -> T:
         self.seen.add(name)
         if name not in self.data:
             if required:
@@ -43,8 +43,8 @@ class Table:
             raise self.error(name, f"must be {kind.__name__}, not {type_name(value)}")
         return value  # type: ignore[no-any-return]
 
-    def text(self, name: str, default: str = "", required: bool = False, empty: bool = True) -> str:
-        value = self.get(name, str, default, required).strip()
+    def text(self, name: str, default: str = "", *, required: bool = False, empty: bool = True) -> str:
+        value = self.get(name, str, default, required=required).strip()
         if "\x00" in value:
             raise self.error(name, "must not contain a NUL character")
         if not empty and not value:
@@ -60,8 +60,8 @@ class Table:
             raise self.error(name, f"must be {bound}, got {value:g}")
         return value
 
-    def strings(self, name: str, required: bool = False) -> tuple[str, ...]:
-        values = self.get(name, list, [], required)
+    def strings(self, name: str, *, required: bool = False) -> tuple[str, ...]:
+        values = self.get(name, list, [], required=required)
         for i, v in enumerate(values):
             if not isinstance(v, str) or not v.strip():
                 raise ConfigError(self.file, f"{self.key(name)}[{i}]", "must be a non-empty string")

@@ -181,7 +181,7 @@ def plain_attrs(element: Any, base_ok: bool) -> None:
             raise Unsupported(f"attribute {key}")
 
 
-def checked_attrs(element: Any, allowed: frozenset[str], base_ok: bool = False) -> dict[str, str]:
+def checked_attrs(element: Any, allowed: frozenset[str], *, base_ok: bool = False) -> dict[str, str]:
     found: dict[str, str] = {}
     for key, value in element.attrib.items():
         if key == XML_LANG or base_ok and is_base(key) and key.isascii():
@@ -194,7 +194,7 @@ def checked_attrs(element: Any, allowed: frozenset[str], base_ok: bool = False) 
 
 
 def content_type(element: Any, default: str, base_ok: bool) -> str:
-    given = checked_attrs(element, TYPE_ONLY, base_ok).get("type")
+    given = checked_attrs(element, TYPE_ONLY, base_ok=base_ok).get("type")
     if given is None:
         return default
     kind = CONTENT_TYPES.get(given)
@@ -204,7 +204,7 @@ def content_type(element: Any, default: str, base_ok: bool) -> str:
 
 
 def untyped(element: Any, kind: str, base_ok: bool) -> str:
-    checked_attrs(element, NO_ATTRS, base_ok)
+    checked_attrs(element, NO_ATTRS, base_ok=base_ok)
     return kind
 
 

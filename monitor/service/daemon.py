@@ -52,6 +52,14 @@ def open_runtime(config: Config) -> pipeline.Runtime:
     return rt
 
 
+async def recover(rt: pipeline.Runtime) -> None:
+    """The start-up step run, once and demo share, after open_runtime: mail a stop left pending
+    goes out before anything new, and articles stored but not analysed before a crash are
+    analysed now."""
+    await pipeline.flush_outbox(rt)
+    await pipeline.analyze_articles(rt, pending_articles(rt.store))
+
+
 class Daemon:
     def __init__(self, config_path: Path, runtime: pipeline.Runtime) -> None:
         self.config_path = config_path
@@ -64,10 +72,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
-        # Pending mail goes out before polling resumes; articles stored but not analysed
-        # before a crash are analysed now.
-        await pipeline.flush_outbox(self.rt)
-        await pipeline.analyze_articles(self.rt, pending_articles(self.rt.store))
+        await recover(self.rt)
         for digest in self.rt.config.digests:
             # A digest whose time came while the daemon was down is sent now, not skipped.
             if outbox.last_digest_run(self.rt.store, digest.name) and pipeline.digest_due(self.rt, digest):
