@@ -22,7 +22,7 @@ from world import write_config
 
 from monitor.errors import EX_CONFIG
 
-DEMO_FEED = Path(__file__).resolve().parent.parent / "monitor" / "data" / "demo" / "tecnoitalia.xml"
+DEMO_FEED = Path(__file__).resolve().parents[2] / "monitor" / "data" / "demo" / "tecnoitalia.xml"
 
 
 class Notifications:

@@ -449,7 +449,7 @@ async def test_fetch_page(ingest_server: Serve, fetcher: Fetcher) -> None:
 
 # --- full text ---------------------------------------------------------------------------------
 
-ARTICLE = (Path(__file__).parent / "data" / "feeds" / "article.html").read_bytes()
+ARTICLE = (Path(__file__).parent.parent / "data" / "feeds" / "article.html").read_bytes()
 
 
 async def test_full_text_extracts_the_article(ingest_server: Serve, fetcher: Fetcher) -> None:

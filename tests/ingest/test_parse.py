@@ -16,7 +16,7 @@ from monitor.errors import NotAFeedError
 from monitor.ingest.parse import html_to_text, normalise_url, parse_feed, parse_loose_date
 from monitor.models import ParsedFeed
 
-DATA = Path(__file__).parent / "data" / "feeds"
+DATA = Path(__file__).parent.parent / "data" / "feeds"
 REAL = Path("/work/shared/real-feeds")
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 FEED_URL = "https://www.esempio.it/feed/"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from monitor.ingest.parse_common import CommonFeed, read_common_feed, why_not_common
 
-DATA = Path(__file__).parent / "data" / "feeds"
+DATA = Path(__file__).parent.parent / "data" / "feeds"
 REAL = Path("/work/shared/real-feeds")
 DATE_KEYS = ("published", "updated", "created")
 

@@ -20,7 +20,7 @@ from monitor.config.load import load_config
 from monitor.service import pipeline
 from monitor.service.daemon import open_runtime
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "musk-altman-openai.txt"
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "musk-altman-openai.txt"
 
 
 async def test_seed_digest_shows_musk_quotes_and_the_altman_sutskever_story(
