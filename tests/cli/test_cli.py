@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 import trustme
-from ingest_server import Route, serve
-from smtp_server import SmtpServer
-from world import write_config
+from support.ingest_server import Route, serve
+from support.smtp_server import SmtpServer
+from support.world import write_config
 
 from monitor.cli.main import build_parser, main
 from monitor.config.types import DEFAULT_ENTITIES

@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from world import RECENT, Clock, feed
+from support.world import RECENT, Clock, feed
 
 from monitor.config.load import load_config
 from monitor.config.types import AlertConfig
@@ -55,7 +55,7 @@ def test_recipients_default_to_digests_covering_the_actor(tmp_path: Path,
 
 async def test_alert_is_sent_once_capped_and_held_in_quiet_hours(world: tuple[Path, dict, object],
                                                                 caplog: pytest.LogCaptureFixture) -> None:
-    from ingest_server import Route
+    from support.ingest_server import Route
 
     config_path, routes, smtp = world
     items = [(f"m{i}", f"Musk, notizia {i}", f"«Andiamo avanti {i}», ha detto Elon Musk.", RECENT)

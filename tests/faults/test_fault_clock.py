@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fault_support import FakeClock, close_runtime, feed_xml, make_runtime, query, write_config
-from ingest_server import IngestServer, Route, serve
-from smtp_server import SmtpServer
+from support.ingest_server import IngestServer, Route, serve
+from support.smtp_server import SmtpServer
 
 from monitor.service import pipeline
 from monitor.store import feeds

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from fault_support import feed_xml, make_runtime, message_id, query, spawn_crash, write_config
-from ingest_server import IngestServer, Route, serve
-from smtp_server import SmtpServer
+from support.ingest_server import IngestServer, Route, serve
+from support.smtp_server import SmtpServer
 
 from monitor.cli.commands import cmd_once
 from monitor.service import pipeline

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 from fault_support import feed_xml, message_id, query, spawn_cli, spawn_crash, wait_line, write_config
-from ingest_server import IngestServer, Route, serve
-from smtp_server import SmtpServer
+from support.ingest_server import IngestServer, Route, serve
+from support.smtp_server import SmtpServer
 
 from monitor.cli.commands import cmd_once
 

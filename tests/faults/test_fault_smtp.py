@@ -22,8 +22,8 @@ from fault_support import (
     query,
     write_config,
 )
-from ingest_server import IngestServer, Route, serve
-from smtp_server import SmtpServer
+from support.ingest_server import IngestServer, Route, serve
+from support.smtp_server import SmtpServer
 
 from monitor.cli.status import collect_status
 from monitor.service import pipeline

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from fault_support import child_env, feed_xml, make_runtime, query, write_config
-from ingest_server import IngestServer, Route, serve
+from support.ingest_server import IngestServer, Route, serve
 
 from monitor.service import pipeline
 

@@ -13,7 +13,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from ingest_server import (  # tests/ is on sys.path (rootdir-less test directory, as for the others)
+from support.ingest_server import (  # tests/ is on sys.path (see tests/conftest.py)
     ConcurrencyTracker,
     IngestServer,
     RecordedRequest,

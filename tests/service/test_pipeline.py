@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ingest_server import Route
-from smtp_server import SmtpServer
-from world import RECENT, Clock, feed, subjects
+from support.ingest_server import Route
+from support.smtp_server import SmtpServer
+from support.world import RECENT, Clock, feed, subjects
 
 from monitor.config.load import load_config
 from monitor.config.types import Alias, EntityConfig

@@ -12,9 +12,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from ingest_server import Route
-from smtp_server import SmtpServer
-from world import RECENT, Clock
+from support.ingest_server import Route
+from support.smtp_server import SmtpServer
+from support.world import RECENT, Clock
 
 from monitor.config.load import load_config
 from monitor.service import pipeline

@@ -1,5 +1,5 @@
 """A small world for pipeline tests: one loopback feed whose body a test sets, a real SMTP server,
-and a config file pointing at both (fixture `world`, registered in conftest.py)."""
+and a config file pointing at both (fixture `world`, registered in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from ingest_server import Route, serve
-from smtp_server import SmtpServer
 
 from monitor.config.types import DEFAULT_ENTITIES
+
+from .ingest_server import Route, serve
+from .smtp_server import SmtpServer
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Fonte</title><link>https://fonte.example/</link>
