@@ -1,5 +1,6 @@
-"""Shared fixtures: test helper modules live beside the tests (pytest puts this folder on sys.path)."""
+"""Shared fixtures. pytest puts this folder on sys.path, so `support` (tests/support/) is importable
+from every test folder."""
 
-from world import world
+from support.world import world
 
 __all__ = ["world"]

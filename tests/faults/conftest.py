@@ -1,4 +1,4 @@
-"""Fault suite: make the shared test servers (tests/ingest_server.py, tests/smtp_server.py) importable."""
+"""Fault suite: make the shared test support (tests/support/: servers, state fixtures) importable."""
 
 from __future__ import annotations
 

@@ -1,13 +1,11 @@
-"""Shared pieces of the fault suite: configs, feeds, a fake clock, runtimes and crashing children."""
+"""The fault suite's own pieces: its entities, numbered feeds, its config, and crashing children.
+
+The clock, runtimes, SQLite and message helpers are tests/support/world.py's."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
-import random
 import select
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,9 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from monitor.config.load import load_config
-from monitor.service import pipeline
-from monitor.service.daemon import open_runtime
+from support import world
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,24 +34,6 @@ aliases = ["Elon Musk", "Musk"]
 """
 
 SPEAKERS = ("Elon Musk", "OpenAI")
-
-
-class FakeClock:
-    """A wall clock the test owns: `clock()` reads it, `advance()`/`set()` move it either way."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> datetime:
-        self.now += delta
-        return self.now
-
-    def set(self, when: datetime) -> datetime:
-        self.now = when
-        return self.now
 
 
 def item_xml(n: int, published: datetime) -> str:
@@ -83,71 +61,11 @@ def feed_xml(numbers: Sequence[int], published: datetime | None = None) -> bytes
 def write_config(folder: Path, feed_url: str, smtp_port: int, *, schedule: str = "0 7 * * *",
                  recipients: Sequence[str] = ("redazione@example.com",), smtp_extra: str = "",
                  extra: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "entities.toml").write_text(ENTITIES, encoding="utf-8")
-    rcpts = ", ".join(f'"{r}"' for r in recipients)
-    path = folder / "config.toml"
-    path.write_text(f"""
-[general]
-state_dir = "state"
-entities_file = "entities.toml"
-[polling]
-backfill_hours = 1000000
-jitter = 0.0
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-sender = "monitor@example.it"
-timeout_seconds = 5
-{smtp_extra}
-[[digest]]
-name = "mattina"
-schedule = "{schedule}"
-recipients = [{rcpts}]
-max_stories = 1000
-max_per_section = 1000
-[[feeds]]
-url = "{feed_url}"
-name = "Notizie"
-{extra}""", encoding="utf-8")
-    return path
-
-
-def make_runtime(config_path: Path, clock: FakeClock | None = None, seed: int = 1) -> pipeline.Runtime:
-    rt = open_runtime(load_config(config_path))
-    if clock is not None:
-        rt.clock = clock
-    rt.rng = random.Random(seed)
-    return rt
-
-
-async def close_runtime(rt: pipeline.Runtime) -> None:
-    await rt.fetcher.aclose()
-    rt.store.close()
-    rt.nlp_pool.shutdown(wait=True)
-
-
-def message_id(raw: bytes) -> str:
-    return str(email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"])
-
-
-def dead_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def query(db_path: Path, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
-    db = sqlite3.connect(db_path)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute(sql, tuple(args)).fetchall()
-    finally:
-        db.close()
+    """One feed, the entities above, no jitter, and a digest that never truncates (counts stay exact)."""
+    return world.write_config(folder, [(feed_url, "Notizie")], smtp_port=smtp_port, smtp_extra=smtp_extra,
+                              digest=schedule, recipients=recipients,
+                              digest_extra="max_stories = 1000\nmax_per_section = 1000",
+                              poll_timeout=None, jitter=0.0, entities=ENTITIES, extra=extra)
 
 
 # A child process that runs real monitor code and SIGKILLs itself at a chosen point, or runs a

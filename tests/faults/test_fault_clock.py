@@ -13,9 +13,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from fault_support import FakeClock, close_runtime, feed_xml, make_runtime, query, write_config
-from ingest_server import IngestServer, Route, serve
-from smtp_server import SmtpServer
+from fault_support import feed_xml, write_config
+from support.ingest_server import IngestServer, Route, serve
+from support.smtp_server import SmtpServer
+from support.world import Clock as FakeClock
+from support.world import close_runtime, make_runtime, query
 
 from monitor.service import pipeline
 from monitor.store import feeds

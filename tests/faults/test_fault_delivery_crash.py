@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fault_support import feed_xml, make_runtime, message_id, query, spawn_crash, write_config
-from ingest_server import IngestServer, Route, serve
-from smtp_server import SmtpServer
+from fault_support import feed_xml, spawn_crash, write_config
+from support.ingest_server import IngestServer, Route, serve
+from support.smtp_server import SmtpServer
+from support.world import make_runtime, message_id, query
 
 from monitor.cli.commands import cmd_once
 from monitor.service import pipeline

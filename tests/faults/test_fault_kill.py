@@ -25,9 +25,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fault_support import feed_xml, message_id, query, spawn_cli, spawn_crash, wait_line, write_config
-from ingest_server import IngestServer, Route, serve
-from smtp_server import SmtpServer
+from fault_support import feed_xml, spawn_cli, spawn_crash, wait_line, write_config
+from support.ingest_server import IngestServer, Route, serve
+from support.smtp_server import SmtpServer
+from support.world import message_id, query
 
 from monitor.cli.commands import cmd_once
 

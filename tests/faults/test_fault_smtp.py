@@ -12,18 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fault_support import (
-    FakeClock,
-    close_runtime,
-    dead_port,
-    feed_xml,
-    make_runtime,
-    message_id,
-    query,
-    write_config,
-)
-from ingest_server import IngestServer, Route, serve
-from smtp_server import SmtpServer
+from fault_support import feed_xml, write_config
+from support.ingest_server import IngestServer, Route, serve
+from support.smtp_server import SmtpServer
+from support.world import Clock as FakeClock
+from support.world import close_runtime, dead_port, make_runtime, message_id, query
 
 from monitor.cli.status import collect_status
 from monitor.service import pipeline

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fault_support import child_env, feed_xml, make_runtime, query, write_config
-from ingest_server import IngestServer, Route, serve
+from fault_support import child_env, feed_xml, write_config
+from support.ingest_server import IngestServer, Route, serve
+from support.world import make_runtime, query
 
 from monitor.service import pipeline
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import trustme
-from ingest_server import IngestServer, Route
+from support.ingest_server import IngestServer, Route
 
 from monitor.config.types import PollingConfig
 from monitor.errors import FetchError

@@ -13,7 +13,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from ingest_server import (  # tests/ is on sys.path (rootdir-less test directory, as for the others)
+from support.ingest_server import (  # tests/ is on sys.path (see tests/conftest.py)
     ConcurrencyTracker,
     IngestServer,
     RecordedRequest,
@@ -450,7 +450,7 @@ async def test_fetch_page(ingest_server: Serve, fetcher: Fetcher) -> None:
 
 # --- full text ---------------------------------------------------------------------------------
 
-ARTICLE = (Path(__file__).parent / "data" / "feeds" / "article.html").read_bytes()
+ARTICLE = (Path(__file__).parent.parent / "data" / "feeds" / "article.html").read_bytes()
 
 
 async def test_full_text_extracts_the_article(ingest_server: Serve, fetcher: Fetcher) -> None:

@@ -19,10 +19,10 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from ingest_server import RecordedRequest, Route, serve
-from smtp_server import Received, SmtpServer
+from support.ingest_server import RecordedRequest, Route, serve
+from support.smtp_server import Received, SmtpServer
+from support.world import write_config
 from test_cli import DEMO_FEED, RSS, feed_routes, run_monitor, run_parallel
-from world import write_config
 
 ETAG = '"tecnoitalia-v1"'
 LAST_MODIFIED = "Wed, 25 Nov 2026 12:00:00 GMT"

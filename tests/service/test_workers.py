@@ -8,7 +8,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from world import feed
+from support.world import feed
 
 from monitor.config.entities import load_entities
 from monitor.config.types import DEFAULT_ENTITIES

@@ -12,15 +12,13 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from ingest_server import Route
-from smtp_server import SmtpServer
-from world import RECENT, Clock
+from support.ingest_server import Route
+from support.smtp_server import SmtpServer
+from support.world import RECENT, Clock, running
 
-from monitor.config.load import load_config
 from monitor.service import pipeline
-from monitor.service.daemon import open_runtime
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "musk-altman-openai.txt"
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "musk-altman-openai.txt"
 
 
 async def test_seed_digest_shows_musk_quotes_and_the_altman_sutskever_story(
@@ -34,14 +32,10 @@ async def test_seed_digest_shows_musk_quotes_and_the_altman_sutskever_story(
            f"<pubDate>{RECENT}</pubDate><description>{escape(html)}</description></item></channel></rss>")
     config_path, routes, smtp = world
     routes["/feed.xml"] = Route(body=rss.encode())
-    rt = open_runtime(load_config(config_path))
-    rt.clock = Clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
-    try:
+    async with running(config_path, Clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))) as rt:
         await pipeline.poll_feeds(rt, force=True)
         assert pipeline.run_digest(rt, rt.config.digests[0]) is not None
         await pipeline.flush_outbox(rt)
-    finally:
-        await rt.aclose()
     digests = [m for m in smtp.messages if b"Rassegna" in m.raw or b"Digest" in m.raw]
     assert digests, [m.raw[:200] for m in smtp.messages]
     parsed = email.message_from_bytes(digests[-1].raw, policy=email.policy.default)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from monitor.errors import PermanentError
 from monitor.ingest.opml import read_opml, write_opml
 
-DATA = Path(__file__).parent / "data" / "feeds"
+DATA = Path(__file__).parent.parent / "data" / "feeds"
 
 
 def test_read_nested_flattened_deduplicated() -> None:

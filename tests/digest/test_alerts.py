@@ -11,13 +11,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from world import RECENT, Clock, feed
+from support.world import RECENT, Clock, feed, running
 
 from monitor.config.load import load_config
 from monitor.config.types import AlertConfig
 from monitor.digest.alerts import alert_recipients, quiet_until
 from monitor.service import pipeline
-from monitor.service.daemon import open_runtime
 from monitor.store import outbox
 
 ROME = ZoneInfo("Europe/Rome")
@@ -55,7 +54,7 @@ def test_recipients_default_to_digests_covering_the_actor(tmp_path: Path,
 
 async def test_alert_is_sent_once_capped_and_held_in_quiet_hours(world: tuple[Path, dict, object],
                                                                 caplog: pytest.LogCaptureFixture) -> None:
-    from ingest_server import Route
+    from support.ingest_server import Route
 
     config_path, routes, smtp = world
     items = [(f"m{i}", f"Musk, notizia {i}", f"«Andiamo avanti {i}», ha detto Elon Musk.", RECENT)
@@ -63,10 +62,8 @@ async def test_alert_is_sent_once_capped_and_held_in_quiet_hours(world: tuple[Pa
     routes["/feed.xml"] = Route(body=feed(*items))
     text = config_path.read_text() + '\n[alerts]\nmax_per_hour = 2\nquiet_hours = "23:00-07:00"\n'
     config_path.write_text(text)
-    rt = open_runtime(load_config(config_path))
     night = datetime(2026, 11, 25, 23, 30, tzinfo=ROME).astimezone(UTC)
-    rt.clock = Clock(night)
-    try:
+    async with running(config_path, Clock(night)) as rt:
         with caplog.at_level(logging.WARNING, logger="monitor"):
             await pipeline.poll_feeds(rt, force=True)
         # Three stories over the cap: one line that says so, not one line per story.
@@ -79,8 +76,6 @@ async def test_alert_is_sent_once_capped_and_held_in_quiet_hours(world: tuple[Pa
         await pipeline.poll_feeds(rt, force=True)  # same stories again: no new alert
         assert await pipeline.flush_outbox(rt) == 0
         assert outbox.alerts_since(rt.store, night.replace(hour=0)) == 2
-    finally:
-        await rt.aclose()
     subjects = [str(email.message_from_bytes(m.raw, policy=email.policy.default)["Subject"])
                 for m in smtp.messages]  # type: ignore[attr-defined]
     assert len(subjects) == 2 and all("Elon Musk" in s for s in subjects), subjects

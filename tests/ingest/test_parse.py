@@ -16,7 +16,7 @@ from monitor.errors import NotAFeedError
 from monitor.ingest.parse import html_to_text, normalise_url, parse_feed, parse_loose_date
 from monitor.models import ParsedFeed
 
-DATA = Path(__file__).parent / "data" / "feeds"
+DATA = Path(__file__).parent.parent / "data" / "feeds"
 REAL = Path("/work/shared/real-feeds")
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 FEED_URL = "https://www.esempio.it/feed/"
@@ -158,10 +158,21 @@ def test_entry_without_date() -> None:
     assert parse(rss("<item><title>x</title><guid>g</guid></item>").encode()).entries[0].published is None
 
 
-@pytest.mark.parametrize("raw", ["31 gennaio", "gennaio 2022", "99 gen 2022", "12 foo 2022", "3 mar 2022 10:00 +9999"])
+@pytest.mark.parametrize("raw", ["31 gennaio", "gennaio 2022", "99 gen 2022", "12 foo 2022"])
 def test_loose_date_rejects_incomplete(raw: str) -> None:
+    assert parse_loose_date(raw) is None  # no year, no day, an impossible day, no month
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("3 mar 2022 10:00 +9999", datetime(2022, 3, 3, 9, 0, tzinfo=UTC)),  # 99:99 is no offset: Rome (CET)
+    ("3 mar 2022 10:00 +2400", datetime(2022, 3, 3, 9, 0, tzinfo=UTC)),
+    ("3 lug 2022 10:00 +9999", datetime(2022, 7, 3, 8, 0, tzinfo=UTC)),  # Rome in summer (CEST)
+    ("3 mar 2022 10:00 +2359", datetime(2022, 3, 2, 10, 1, tzinfo=UTC)),  # the largest offset kept
+])
+def test_loose_date_ignores_an_impossible_offset(raw: str, expected: datetime) -> None:
     result = parse_loose_date(raw)
-    assert result is None or result.tzinfo is not None  # +9999 is ignored → Rome, still aware
+    assert result == expected
+    assert result is not None and result.tzinfo is UTC
 
 
 # --- URLs ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from monitor.nlp import Analyzer
 from monitor.nlp.prefilter import _NON_WORD, AliasPrefilter
 
 ENTITIES = load_entities(DEFAULT_ENTITIES)
-DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "dev-set"
+DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "dev-set"
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -22,16 +22,16 @@ from pathlib import Path
 
 import pytest
 import trustme
-from ingest_server import Route, serve
-from smtp_server import SmtpServer
-from world import write_config
+from support.ingest_server import Route, serve
+from support.smtp_server import SmtpServer
+from support.world import write_config
 
 from monitor.cli.main import build_parser, main
 from monitor.config.types import DEFAULT_ENTITIES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_FEED = ROOT / "monitor" / "data" / "demo" / "tecnoitalia.xml"
-HTML_PAGE = Path(__file__).parent / "data" / "feeds" / "not_a_feed.html"
+HTML_PAGE = Path(__file__).parent.parent / "data" / "feeds" / "not_a_feed.html"
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 # Variables the developer's shell (or systemd) may set that would change what a command does.
 _SCRUB = ("STATE_DIRECTORY", "JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",

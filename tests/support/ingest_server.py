@@ -2,7 +2,7 @@
 
 Usage::
 
-    from ingest_server import Route, serve          # or: from tests.ingest_server import ...
+    from support.ingest_server import Route, serve
 
     with serve({"/feed.xml": Route(body=b"<rss .../>", headers={"ETag": '"v1"'})}) as server:
         url = server.url("/feed.xml")
@@ -18,7 +18,7 @@ answer 304 when If-None-Match matches). Unknown paths answer 404. Each server bi
 The pytest fixture `ingest_server` (import it into a test module or conftest) is a factory that
 closes every server it started at teardown::
 
-    from ingest_server import ingest_server  # noqa: F401  (fixture)
+    from support.ingest_server import ingest_server  # noqa: F401  (fixture)
 
     def test_x(ingest_server):
         server = ingest_server({"/": Route(body=b"hi")})

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 import trustme
-from smtp_server import SmtpServer
+from support.smtp_server import SmtpServer
 
 from monitor.delivery.smtp import check_login, send_raw
 from monitor.digest.build import make_message_id

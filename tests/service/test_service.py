@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ingest_server import Route, serve
-from smtp_server import SmtpServer
-from world import write_config
+from support.ingest_server import Route, serve
+from support.smtp_server import SmtpServer
+from support.world import write_config
 
 from monitor.errors import EX_CONFIG
 
-DEMO_FEED = Path(__file__).resolve().parent.parent / "monitor" / "data" / "demo" / "tecnoitalia.xml"
+DEMO_FEED = Path(__file__).resolve().parents[2] / "monitor" / "data" / "demo" / "tecnoitalia.xml"
 
 
 class Notifications:

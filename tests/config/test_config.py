@@ -13,7 +13,7 @@ from monitor.config.load import load_config
 from monitor.config.types import DEFAULT_ENTITIES
 from monitor.errors import EX_CONFIG, ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD_MAIN = """
 [general]

@@ -9,15 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ingest_server import Route
-from smtp_server import SmtpServer
-from world import RECENT, Clock, feed, subjects
+from support.ingest_server import Route
+from support.smtp_server import SmtpServer
+from support.world import RECENT, Clock, feed, running, subjects
 
-from monitor.config.load import load_config
 from monitor.config.types import Alias, EntityConfig
 from monitor.models import StoredArticle
 from monitor.service import pipeline
-from monitor.service.daemon import open_runtime
 from monitor.store import articles
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -28,9 +26,7 @@ async def test_backfill_window_and_no_duplicate_digest(world: tuple[Path, dict[s
     routes["/feed.xml"] = Route(body=feed(
         ("a1", "Altman e OpenAI", "«Siamo pronti», ha detto Altman ai giornalisti.", RECENT),
         ("a2", "Vecchia storia su Altman", "Altman ha parlato a lungo.", "Mon, 16 Nov 2026 08:00:00 +0100")))
-    rt = open_runtime(load_config(config_path))
-    rt.clock = Clock(NOW)
-    try:
+    async with running(config_path, Clock(NOW)) as rt:
         outcomes = await pipeline.poll_feeds(rt, force=True)
         assert [o.new_articles for o in outcomes] == [1]  # the 9-day-old item is backlog, not news
         digest = rt.config.digests[0]
@@ -38,9 +34,6 @@ async def test_backfill_window_and_no_duplicate_digest(world: tuple[Path, dict[s
         assert await pipeline.flush_outbox(rt) == 1
         assert pipeline.run_digest(rt, digest) is None  # nothing new: no second mail
         assert await pipeline.flush_outbox(rt) == 0
-    finally:
-        await rt.fetcher.aclose()
-        rt.store.close()
     assert len(subjects(smtp)) == 1, subjects(smtp)
     (received,) = smtp.messages
     text = email.message_from_bytes(received.raw, policy=email.policy.default).get_body(("plain",))
@@ -54,9 +47,7 @@ async def test_reload_with_new_entity_rescans_recent_articles(
     routes["/feed.xml"] = Route(body=feed(
         ("n1", "Microsoft e OpenAI", "Satya Nadella ha incontrato i vertici di OpenAI a Redmond. "
          "«Lavoriamo insieme da anni», ha detto Nadella.", RECENT)))
-    rt = open_runtime(load_config(config_path))
-    rt.clock = Clock(NOW)
-    try:
+    async with running(config_path, Clock(NOW)) as rt:
         await pipeline.poll_feeds(rt, force=True)
         pipeline.run_digest(rt, rt.config.digests[0])
         await pipeline.flush_outbox(rt)
@@ -69,9 +60,6 @@ async def test_reload_with_new_entity_rescans_recent_articles(
         assert "satya_nadella" in {m.entity for m in stories[0].mentions}
         pipeline.run_digest(rt, rt.config.digests[0])
         await pipeline.flush_outbox(rt)
-    finally:
-        await rt.fetcher.aclose()
-        rt.store.close()
     assert len(smtp.messages) == 2
     text = email.message_from_bytes(smtp.messages[1].raw, policy=email.policy.default).get_body(("plain",))
     assert text is not None and "copertura precedente" in text.get_content()
@@ -86,17 +74,13 @@ async def test_parsing_in_worker_processes_gives_the_same_articles(
     routes["/feed.xml"] = Route(body=feed(
         ("p1", "Altman a Milano", "«Siamo pronti», ha detto Altman.", RECENT),
         ("p2", "Un visore nuovo", "Costa poco.", RECENT)))
-    rt = open_runtime(load_config(config_path))
-    rt.clock = Clock(NOW)
-    try:
+    async with running(config_path, Clock(NOW)) as rt:
         assert rt.parse_pool is not None
         (outcome,) = await pipeline.poll_feeds(rt, force=True)
         assert outcome.status == "new" and outcome.new_articles == 2
         stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
         assert [s.title for s in stories] == ["Altman a Milano"]
         assert rt.analyzer is None  # the workers analysed: the daemon never loaded spaCy
-    finally:
-        await rt.aclose()
 
 
 async def test_analysis_where_the_feed_was_parsed_stores_what_the_daemon_would(
@@ -113,9 +97,7 @@ async def test_analysis_where_the_feed_was_parsed_stores_what_the_daemon_would(
     for workers in (0, 1):
         config_path.write_text(base.replace('state_dir = "state"', f'state_dir = "state{workers}"').replace(
             "backfill_hours = 48", f"backfill_hours = 48\nparse_workers = {workers}"))
-        rt = open_runtime(load_config(config_path))
-        rt.clock = Clock(NOW)
-        try:
+        async with running(config_path, Clock(NOW)) as rt:
             await pipeline.poll_feeds(rt, force=True)
             items[1] = ("p2", "Musk e xAI", "Secondo Elon Musk, xAI crescerà ancora molto.", RECENT)
             routes["/feed.xml"] = Route(body=feed(*items))
@@ -124,8 +106,6 @@ async def test_analysis_where_the_feed_was_parsed_stores_what_the_daemon_would(
             routes["/feed.xml"] = Route(body=feed(*items))
             stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
             stored[workers] = [(s.title, s.text, s.mentions, s.key_claims, s.salience) for s in stories]
-        finally:
-            await rt.aclose()
     assert [title for title, *_ in stored[1]] == ["Altman a Milano", "Musk e xAI"]
     assert "molto" in stored[1][1][1]
     assert stored[1] == stored[0]
@@ -150,13 +130,9 @@ async def _full_text_story(world: tuple[Path, dict[str, Route], SmtpServer], tit
     routes["/page.html"] = Route(body=FULL_PAGE.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
     rss = RSS_ONE.format(link=f"{base}page.html", date=RECENT, title=title, summary=summary)
     routes["/feed.xml"] = Route(body=rss.encode())
-    rt = open_runtime(load_config(config_path))
-    rt.clock = Clock(NOW)
-    try:
+    async with running(config_path, Clock(NOW)) as rt:
         await pipeline.poll_feeds(rt, force=True)
         (story,) = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
-    finally:
-        await rt.aclose()
     return story
 
 
@@ -178,16 +154,12 @@ async def test_quote_already_published_elsewhere_is_not_a_key_claim(
     first = ("q1", "Altman a Roma", "«Il futuro è aperto», ha detto Sam Altman a Roma.", RECENT)
     second = ("q2", "Altman ancora", "«Il futuro è aperto», ha ripetuto Sam Altman. "
               "«Apriremo un ufficio a Milano», ha aggiunto Altman.", RECENT)
-    rt = open_runtime(load_config(config_path))
-    rt.clock = Clock(NOW)
-    try:
+    async with running(config_path, Clock(NOW)) as rt:
         routes["/feed.xml"] = Route(body=feed(first))
         await pipeline.poll_feeds(rt, force=True)
         routes["/feed.xml"] = Route(body=feed(first, second))
         await pipeline.poll_feeds(rt, force=True)
         stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
-    finally:
-        await rt.aclose()
     key = {s.title: [c.text for c in s.key_claims] for s in stories}
     assert key["Altman a Roma"] == ["Il futuro è aperto"]
     assert key["Altman ancora"] == ["Apriremo un ufficio a Milano"]
@@ -200,14 +172,10 @@ async def test_digest_snippet_comes_from_deep_in_a_long_article(
     filler = " ".join(f"Il mercato dei semiconduttori è cresciuto nel trimestre numero {i}." for i in range(40))
     body = f"{filler} Secondo Sam Altman la nuova piattaforma arriverà in Italia entro l'estate."
     routes["/feed.xml"] = Route(body=feed(("long1", "Mercati e intelligenza artificiale", body, RECENT)))
-    rt = open_runtime(load_config(config_path))
-    rt.clock = Clock(NOW)
-    try:
+    async with running(config_path, Clock(NOW)) as rt:
         await pipeline.poll_feeds(rt, force=True)
         assert pipeline.run_digest(rt, rt.config.digests[0]) is not None
         assert await pipeline.flush_outbox(rt) == 1
-    finally:
-        await rt.aclose()
     (received,) = smtp.messages
     text = email.message_from_bytes(received.raw, policy=email.policy.default).get_body(("plain",))
     assert text is not None
@@ -223,9 +191,7 @@ async def test_articles_naming_nobody_are_stored_analysed_and_found_by_a_later_r
     routes["/feed.xml"] = Route(body=feed(
         ("q1", "Microsoft a Redmond", "«Lavoriamo insieme da anni», ha detto Satya Nadella.", RECENT),
         ("q2", "Musk e xAI", "«Siamo pronti», ha detto Elon Musk ai giornalisti.", RECENT)))
-    rt = open_runtime(load_config(config_path))
-    rt.clock = Clock(NOW)
-    try:
+    async with running(config_path, Clock(NOW)) as rt:
         outcomes = await pipeline.poll_feeds(rt, force=True)
         assert [o.new_articles for o in outcomes] == [2]
         assert articles.pending_articles(rt.store) == []
@@ -237,8 +203,6 @@ async def test_articles_naming_nobody_are_stored_analysed_and_found_by_a_later_r
         assert await pipeline.rescan(rt, {"satya_nadella"}) == 1
         stories = articles.stories_for_digest(rt.store, "mattina", (), 1.0, NOW - timedelta(days=7))
         assert sorted(s.title for s in stories) == ["Microsoft a Redmond", "Musk e xAI"]
-    finally:
-        await rt.aclose()
 
 
 async def test_full_text_feed_is_analysed_even_when_its_summary_names_nobody(
