@@ -7,7 +7,7 @@ feed and entry elements are all in parse_rules' tables (or have no feedparser ha
 plain text. For anything else (another version, an unknown namespace, markup inside an element,
 a DOCTYPE, a base attribute that would move feedparser's base URI, base64, two summaries in one
 entry ...) it returns None and parse_feed asks feedparser, so odd feeds lose nothing. Each rule
-here and in parse_rules mirrors what feedparser 6 does; tests/test_parse_common.py compares both
+here and in parse_rules mirrors what feedparser 6 does; tests/ingest/test_parse_common.py compares both
 readers on real, repository and generated feeds.
 """
 

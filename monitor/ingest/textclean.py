@@ -34,11 +34,11 @@ def html_to_text(html: str) -> str:
 # references to printable characters only, no other tags, no whitespace but spaces and newlines.
 # For such HTML, inscriptis gives exactly the paragraphs with their whitespace collapsed,
 # separated by one blank line; this does the same at a fraction of the cost
-# (tests/test_textclean.py compares the two on random documents of this shape).
+# (tests/ingest/test_textclean.py compares the two on random documents of this shape).
 _LINK_OPEN = r'a(?: [a-z]+="[^"<>]*")*>'  # links count as their text (inscriptis drops the URL)
 # Every character str.isspace() accepts but space and newline, spelled out: as a set of
 # characters the pattern gets a fast first-character scan, which [^\S \n] prevented (a third
-# less time; tests/test_textclean.py checks the list against str.isspace).
+# less time; tests/ingest/test_textclean.py checks the list against str.isspace).
 OTHER_SPACES = "\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _NOT_SIMPLE = re.compile(r"&(?!#\d{1,7};|amp;|lt;|gt;|quot;)|[\x00-\x1f\x7f\u200b\ufeff" + OTHER_SPACES
                          + r"]|<(?!/?(?:p|strong|em|b|i|a)>|" + _LINK_OPEN + ")")
