@@ -16,7 +16,6 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from monitor.config.types import DigestConfig
-from monitor.delivery.flush import flush_outbox, unsent
 from monitor.digest.alerts import alert_recipients, quiet_until
 from monitor.digest.build import make_message_id, render_alert, render_digest
 from monitor.digest.stories import LEAD_CHARS
@@ -27,6 +26,7 @@ from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints
 from monitor.nlp import normalise_claim_text, rank_key_claims
 from monitor.nlp.prefilter import EMPTY_ANALYSIS
 from monitor.service.entries import record_feed_entries
+from monitor.service.flush import flush_outbox, unsent
 from monitor.service.offload import LOCAL_DEPTH
 from monitor.service.runtime import Runtime, utc_now
 from monitor.service.workers import AnalyseAhead, AnalyzerSpec, Ready, analyze_batch, parse_and_screen

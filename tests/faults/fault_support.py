@@ -74,7 +74,7 @@ CHILD = r"""
 import asyncio, os, signal, sys
 from datetime import timedelta
 
-from monitor.delivery import flush as delivery
+from monitor.service import flush as delivery
 
 from monitor.service import pipeline
 
