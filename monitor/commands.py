@@ -29,6 +29,7 @@ async def cmd_once(args: argparse.Namespace) -> int:
         await pipeline.flush_outbox(rt)
         # Articles stored but not analysed before a crash are analysed now, as `run` does.
         await pipeline.analyze_articles(rt, pending_articles(rt.store))
+        pipeline.queue_owed_alerts(rt)  # alerts a crash left owed after their analysis
         outcomes = await pipeline.poll_feeds(rt, force=True)
         for digest in rt.config.digests:
             if pipeline.digest_due(rt, digest):

@@ -63,9 +63,10 @@ class Daemon:
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         # Pending mail goes out before polling resumes; articles stored but not analysed
-        # before a crash are analysed now.
+        # before a crash are analysed now, and alerts a crash left owed are queued.
         await pipeline.flush_outbox(self.rt)
         await pipeline.analyze_articles(self.rt, pending_articles(self.rt.store))
+        pipeline.queue_owed_alerts(self.rt)
         for digest in self.rt.config.digests:
             # A digest whose time came while the daemon was down is sent now, not skipped.
             if outbox.last_digest_run(self.rt.store, digest.name) and pipeline.digest_due(self.rt, digest):
