@@ -57,6 +57,7 @@ from smtp_server import SmtpServer  # noqa: E402
 STEP_MINUTES = 20
 NEW_PER_ITERATION = 3
 ORPHAN_GRACE = 10.0
+REMEASURE_EVERY = 12  # iterations; the first two of each dozen run clean (one per config)
 SECOND_DIGEST = """
 [[digest]]
 name = "sera"
@@ -92,6 +93,7 @@ class Figures:
     orphaned_processes: int
     unsent_at_end: int
     seconds: float
+    kills_by_phase: str
 
     def zero_where_promised(self) -> bool:
         return not (self.items_lost or self.items_stored_twice or self.alerts_lost or self.digests_lost
@@ -157,6 +159,17 @@ def wait_in_log(log: Path, text: str, start: int, timeout: float) -> bool:
     return False
 
 
+def phase(text: str) -> str:
+    """How far a killed child got, from the log lines it managed to write."""
+    if "stories queued as" in text or "nothing new" in text:
+        return "digest queued or sending"
+    if "new or updated" in text:
+        return "polled and analysed"
+    if "monitor running" in text:
+        return "daemon running"
+    return "start-up, first flush, poll or analysis"
+
+
 class Soak:
     def __init__(self, folder: Path, seed: int, say: Callable[[str], None]) -> None:
         self.folder, self.seed, self.say = folder, seed, say
@@ -167,6 +180,7 @@ class Soak:
         self.windows: dict[bool, float] = {}
         self.kill_marks: list[int] = []  # messages the sink held when each killed child was dead
         self.counts: Counter[str] = Counter()
+        self.phases: Counter[str] = Counter()  # where the killed children were, from their logs
 
     def iteration(self, i: int, feed: GrowingFeed, smtp: SmtpServer, plain: Path, workers: Path) -> None:
         feed.items.extend(range(len(feed.items), len(feed.items) + NEW_PER_ITERATION))
@@ -176,10 +190,14 @@ class Soak:
         smtp.data_reply = "451 4.3.0 try again later" if flaky else None
         self.counts["flaky"] += flaky
         config = workers if with_workers else plain
+        mark = len(self.log.read_text(errors="replace"))
         proc = spawn_cli(config, self.offset, ["run" if daemon else "once", "-c", str(config)], self.log)
         if not wait_line(proc, "CHILD-READY", 120):
             raise RuntimeError(self.log.read_text(errors="replace")[-3000:])
-        if with_workers not in self.windows and not daemon:  # a clean run measures the window
+        # A clean run measures the kill window, now and then again: runs grow longer as the
+        # state grows (stories waiting for a digest), and a stale window would bunch the kills
+        # at the start of each run.
+        if not daemon and (with_workers not in self.windows or i % REMEASURE_EVERY < 2):
             started = time.monotonic()
             code = finish(proc)
             self.windows[with_workers] = (time.monotonic() - started) * 1.2
@@ -196,6 +214,7 @@ class Soak:
                 raise RuntimeError(f"run failed ({code}): " + self.log.read_text(errors="replace")[-3000:])
             return
         self.kill(proc, smtp, with_workers, daemon)
+        self.phases[phase(self.log.read_text(errors="replace")[mark:])] += 1
 
     def kill(self, proc: subprocess.Popen[str], smtp: SmtpServer, with_workers: bool, daemon: bool) -> None:
         below = descendants(proc.pid)
@@ -260,7 +279,8 @@ class Soak:
             stories_uncovered=int(uncovered), deliveries=len(received), duplicates_after_crash=after,
             duplicates_without_crash=without, orphaned_processes=self.counts["orphans"],
             unsent_at_end=int(query(db, "SELECT COUNT(*) FROM outbox WHERE status != 'sent'")[0][0]),
-            seconds=round(seconds, 1))
+            seconds=round(seconds, 1),
+            kills_by_phase=", ".join(f"{k}: {v}" for k, v in sorted(self.phases.items())))
 
     def duplicates(self, received: list[str]) -> tuple[int, int]:
         """Repeat deliveries of one Message-ID, split by whether a kill fell between the two."""
