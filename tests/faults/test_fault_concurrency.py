@@ -16,6 +16,8 @@ import email
 import email.policy
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -127,6 +129,49 @@ async def test_two_flushes_at_once_send_each_message_once(
         assert {(r["status"], r["attempts"], r["claimed_by"]) for r in rows} == {("sent", 1, None)}
     finally:
         await close_runtime(other)
+        await close_runtime(rt)
+
+
+def claim_row(db: Path, owner: str, until: datetime) -> None:
+    """Leave a claim on every pending row, as a sender in the middle of its SMTP session does."""
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE outbox SET claimed_by = ?, claimed_until = ?", (owner, until.timestamp()))
+    conn.close()
+
+
+@pytest.mark.timeout(90)
+async def test_a_live_senders_claim_is_respected_and_a_dead_ones_is_not(
+        tmp_path: Path, feed: tuple[Feed, IngestServer], smtp: SmtpServer, clock: FakeClock) -> None:
+    f, http = feed
+    rt = make_runtime(alert_config(tmp_path, http.url("/feed.xml"), smtp.port), clock)
+    sender = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # another live process
+    try:
+        f.items.extend(range(2))
+        await pipeline.poll_feeds(rt, force=True)  # one alert queued
+        host = socket.gethostname()
+        # Another process on this machine holds the claim: not ours to send, not even once.
+        claim_row(rt.store.path, f"{host}:{sender.pid}:0123456789ab:cafe", clock() + timedelta(minutes=3))
+        assert await pipeline.flush_outbox(rt) == 0 and not smtp.messages
+        # Its claim expires (a sender hung past every SMTP timeout): the message goes out.
+        clock.advance(timedelta(minutes=4))
+        assert await pipeline.flush_outbox(rt) == 1
+        f.items.extend(range(2, 4))
+        await pipeline.poll_feeds(rt, force=True)  # a second alert
+        # A claim of a process that has died, or of an earlier process with our very pid (a
+        # container restarts with the same pids), is stale at once: no wait for the expiry.
+        sender.kill()
+        sender.wait()
+        claim_row(rt.store.path, f"{host}:{sender.pid}:0123456789ab:cafe", clock() + timedelta(minutes=3))
+        assert await pipeline.flush_outbox(rt) == 1
+        f.items.extend(range(4, 6))
+        await pipeline.poll_feeds(rt, force=True)  # a third
+        claim_row(rt.store.path, f"{host}:{os.getpid()}:0123456789ab:cafe", clock() + timedelta(minutes=3))
+        assert await pipeline.flush_outbox(rt) == 1
+        assert len({message_id(m.raw) for m in smtp.messages}) == len(smtp.messages) == 3
+    finally:
+        sender.kill()
+        sender.wait()
         await close_runtime(rt)
 
 
