@@ -54,10 +54,11 @@ def open_runtime(config: Config) -> pipeline.Runtime:
 
 async def recover(rt: pipeline.Runtime) -> None:
     """The start-up step run, once and demo share, after open_runtime: mail a stop left pending
-    goes out before anything new, and articles stored but not analysed before a crash are
-    analysed now."""
+    goes out before anything new, articles stored but not analysed before a crash are analysed
+    now, and alerts a crash left owed are queued."""
     await pipeline.flush_outbox(rt)
     await pipeline.analyze_articles(rt, pending_articles(rt.store))
+    pipeline.queue_owed_alerts(rt)  # alerts a crash left owed after their analysis
 
 
 class Daemon:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from monitor.delivery.policy import next_attempt
-from monitor.delivery.smtp import send_raw
+from monitor.delivery.smtp import SESSION_STEPS, send_raw
 from monitor.errors import SmtpAuthError, SmtpPermanentError, SmtpTemporaryError
 from monitor.service.runtime import Runtime
 from monitor.store import outbox
 
 log = logging.getLogger("monitor")
+# A claim outlives the longest SMTP session by this much, so only a dead sender's expires.
+CLAIM_MARGIN = timedelta(minutes=2)
 
 
-def _record_delivery(rt: Runtime, row: outbox.OutboxRow, refused: dict[str, str]) -> None:
+def _record_delivery(rt: Runtime, row: outbox.OutboxRow, refused: dict[str, str], owner: str) -> None:
     """Accepted by the server; recipients refused with a 4xx get the same message again later."""
     now = rt.clock()
     later = [r for r, reason in refused.items() if reason.startswith("4")]
@@ -22,9 +25,9 @@ def _record_delivery(rt: Runtime, row: outbox.OutboxRow, refused: dict[str, str]
         level = logging.WARNING if rcpt in later and when else logging.ERROR
         log.log(level, "message %s: recipient %s refused: %s", row.message_id, rcpt, reason)
     if when is not None:
-        outbox.mark_partial(rt.store, row.id, now, when, later, refused)
+        outbox.mark_partial(rt.store, row.id, now, when, later, refused, owner=owner)
     else:
-        outbox.mark_sent(rt.store, row.id, now, refused)
+        outbox.mark_sent(rt.store, row.id, now, refused, owner=owner)
 
 
 def unsent(rt: Runtime, outbox_ids: list[int]) -> list[str]:
@@ -33,34 +36,57 @@ def unsent(rt: Runtime, outbox_ids: list[int]) -> list[str]:
 
 
 async def flush_outbox(rt: Runtime) -> int:
-    """Send every due message; returns how many were accepted by the server."""
+    """Send every due message; returns how many were accepted by the server.
+
+    Several jobs flush (the poll tick, the outbox tick, each digest) and `monitor once` may run
+    beside the daemon: each message is claimed in the database before it is sent, so whichever
+    flush claims it first sends it and the others pass over it.
+    """
     if rt.sending_paused:
         return 0
     sent = 0
     password = rt.config.smtp.password()
-    for row in outbox.due_messages(rt.store, rt.clock()):
+    owner = outbox.claim_owner()
+    hold = timedelta(seconds=rt.config.smtp.timeout_seconds * SESSION_STEPS) + CLAIM_MARGIN
+    for due in outbox.due_messages(rt.store, rt.clock()):
+        if rt.sending_paused:  # a concurrent flush met a 535
+            break
+        row = outbox.claim(rt.store, due.id, owner, rt.clock(), hold)
+        if row is None:
+            continue
         try:
-            report = await send_raw(rt.config.smtp, password, row.sender, row.recipients, row.raw,
-                                    tls_context=rt.tls_context)
-        except SmtpAuthError as exc:
-            rt.sending_paused = str(exc)
-            outbox.note_pending(rt.store, f"sending stopped, fix the SMTP credentials and reload: {exc}")
-            log.critical("SMTP authentication failed, sending stopped until reload: %s", exc)
+            result = await _send_claimed(rt, row, owner, password)
+        finally:
+            outbox.release(rt.store, row.id, owner)  # no-op once the attempt is recorded
+        if result is None:
             return sent
-        except SmtpPermanentError as exc:
-            outbox.mark_dead(rt.store, row.id, rt.clock(), str(exc))
-            log.error("message %s refused permanently: %s", row.message_id, exc)
-            continue
-        except SmtpTemporaryError as exc:
-            now = rt.clock()
-            when = next_attempt(row.attempts + 1, row.first_attempt or now, now)
-            if when is None:
-                outbox.mark_dead(rt.store, row.id, now, f"gave up after 2 days: {exc}")
-                log.error("message %s given up after 2 days: %s", row.message_id, exc)
-            else:
-                outbox.mark_retry(rt.store, row.id, now, when, str(exc))
-                log.warning("message %s will be retried at %s: %s", row.message_id, when.isoformat(), exc)
-            continue
-        _record_delivery(rt, row, report.refused)
-        sent += 1
+        sent += result
     return sent
+
+
+async def _send_claimed(rt: Runtime, row: outbox.OutboxRow, owner: str, password: str | None) -> int | None:
+    """One SMTP attempt, recorded once: 1 when accepted, 0 when not, None when sending stops."""
+    try:
+        report = await send_raw(rt.config.smtp, password, row.sender, row.recipients, row.raw,
+                                tls_context=rt.tls_context)
+    except SmtpAuthError as exc:
+        rt.sending_paused = str(exc)
+        outbox.note_pending(rt.store, f"sending stopped, fix the SMTP credentials and reload: {exc}")
+        log.critical("SMTP authentication failed, sending stopped until reload: %s", exc)
+        return None
+    except SmtpPermanentError as exc:
+        outbox.mark_dead(rt.store, row.id, rt.clock(), str(exc), owner=owner)
+        log.error("message %s refused permanently: %s", row.message_id, exc)
+        return 0
+    except SmtpTemporaryError as exc:
+        now = rt.clock()
+        when = next_attempt(row.attempts + 1, row.first_attempt or now, now)
+        if when is None:
+            outbox.mark_dead(rt.store, row.id, now, f"gave up after 2 days: {exc}", owner=owner)
+            log.error("message %s given up after 2 days: %s", row.message_id, exc)
+        else:
+            outbox.mark_retry(rt.store, row.id, now, when, str(exc), owner=owner)
+            log.warning("message %s will be retried at %s: %s", row.message_id, when.isoformat(), exc)
+        return 0
+    _record_delivery(rt, row, report.refused, owner)
+    return 1

@@ -1,6 +1,7 @@
 """The orchestrator: the only module that knows the order of the stages.
 
 poll_feed: fetch → parse → store entries → analyse → store results → alerts.
+queue_owed_alerts: render and queue the alerts the stored analyses owe.
 run_digest: select stories → render → outbox (with marks, one transaction).
 flush_outbox (delivery.py): send due messages, sort failures into retry, dead letter or stop.
 """
@@ -33,7 +34,8 @@ from monitor.service.workers import AnalyseAhead, AnalyzerSpec, Ready, analyze_b
 from monitor.store import articles, feeds, outbox
 
 log = logging.getLogger("monitor")
-__all__ = ["PollOutcome", "Runtime", "flush_outbox", "poll_feeds", "rescan", "run_digest", "unsent", "utc_now"]
+__all__ = ["PollOutcome", "Runtime", "flush_outbox", "poll_feeds", "queue_owed_alerts", "rescan", "run_digest",
+           "unsent", "utc_now"]
 DIGEST_LOOKBACK = timedelta(days=7)
 # An entry dated up to this long before the last successful poll may still be new to us (late
 # publication, clock skew): the parse worker analyses it ahead; older ones go the usual way.
@@ -207,7 +209,8 @@ def _rank_by_novelty(rt: Runtime, article_id: int, analysis: Analysis) -> Analys
 
 
 async def analyze_articles(rt: Runtime, article_ids: list[int], ready: Ready | None = None) -> None:
-    """Analyse off the event loop, store a feed's results in one transaction, then alert.
+    """Analyse off the event loop, store a feed's results and the alerts they owe in one
+    transaction, then queue those alerts.
 
     `ready`: analyses the parse worker already made, by (title, text); only articles whose
     stored title and text they were made from use them.
@@ -220,29 +223,50 @@ async def analyze_articles(rt: Runtime, article_ids: list[int], ready: Ready | N
     done = dict(await _analyze(rt, todo)) if todo else {}
     done.update((i, ready[(title, text)]) for i, title, text in texts if (title, text) in ready)
     results = [(i, _rank_by_novelty(rt, i, done[i])) for i, _, _ in texts]
-    newly = articles.save_analyses(rt.store, results, normalise_claim_text)
-    for article_id, analysis in results:
-        relevant = set(articles.relevant_entities(analysis.salience, rt.config.nlp.relevance_threshold))
-        for entity in rt.config.entities:
-            if entity.alert and entity.id in newly[article_id] and entity.id in relevant:
-                queue_alert(rt, article_id, entity.id)
+    articles.save_analyses(rt.store, results, normalise_claim_text, alerts=_alert_rule(rt), now=rt.clock())
+    queue_owed_alerts(rt)
 
 
-def queue_alert(rt: Runtime, article_id: int, entity_id: str) -> None:
+def _alert_rule(rt: Runtime) -> articles.AlertRule:
+    """An alert is owed for an alert-flagged actor newly and relevantly in the story, if anyone receives it."""
+    config = rt.config
+
+    def owed(analysis: Analysis, newly: set[str]) -> list[str]:
+        relevant = set(articles.relevant_entities(analysis.salience, config.nlp.relevance_threshold))
+        return [e.id for e in config.entities
+                if e.alert and e.id in newly and e.id in relevant and alert_recipients(config, e.id)]
+    return owed
+
+
+def queue_owed_alerts(rt: Runtime) -> int:
+    """Render and queue every owed alert (this poll's, or one a crash left owed); returns how many.
+
+    Capped per hour and held in quiet hours as they are queued; one the cap holds back stays
+    held for good (the story goes to the digests as usual).
+    """
+    queued = 0
+    for article_id, entity_id in outbox.owed_alerts(rt.store):
+        queued += queue_alert(rt, article_id, entity_id)
+    return queued
+
+
+def queue_alert(rt: Runtime, article_id: int, entity_id: str) -> bool:
     """An urgent actor appeared: one single-story alert, capped per hour, held in quiet hours."""
     now = rt.clock()
-    entity = next(e for e in rt.config.entities if e.id == entity_id)
+    entity = next((e for e in rt.config.entities if e.id == entity_id and e.alert), None)
     recipients = alert_recipients(rt.config, entity_id)
-    if not recipients or outbox.already_alerted(rt.store, article_id, entity_id):
-        return
+    if entity is None or not recipients:  # a reload took the actor or its recipients away
+        outbox.hold_alert(rt.store, article_id, entity_id)
+        return False
     if outbox.alerts_since(rt.store, now - timedelta(hours=1)) >= rt.config.alerts.max_per_hour:
         rt.capped_alerts[entity_id] += 1  # one summary line a poll, not one per story (_log_capped_alerts)
-        return
+        outbox.hold_alert(rt.store, article_id, entity_id)
+        return False
     story = articles.load_story(rt.store, article_id)
     message = render_alert(rt.render_context(), entity, story, recipients, now,
                            make_message_id(rt.render_context().list_id), rt.config.entities)
-    outbox.enqueue(rt.store, message, kind="alert", now=now, article_ids=[article_id],
-                   alert_entity=entity_id, not_before=quiet_until(rt.config.alerts, now, rt.config.timezone))
+    return outbox.queue_alert(rt.store, message, article_id, entity_id, now=now,
+                              not_before=quiet_until(rt.config.alerts, now, rt.config.timezone))
 
 
 def digest_due(rt: Runtime, digest: DigestConfig) -> bool:

@@ -7,6 +7,10 @@ whenever they differ from the ones it holds: a reload with changed entities need
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +41,28 @@ def warm_worker(spec: AnalyzerSpec) -> None:
     imported with this module)."""
     global _in_worker
     _in_worker = True
+    exit_with_parent()
     analyze_batch(spec, ())
+
+
+def exit_with_parent() -> None:
+    """Leave as soon as the daemon that started this process is gone, however it died.
+
+    A SIGKILLed daemon cannot shut its pool down, and the workers would wait on their queue
+    forever (`monitor once` from cron has no cgroup to clean up after it). A spawned child holds
+    the read end of a pipe whose write end only its parent holds: end of file means the parent
+    died. multiprocessing's resource tracker exits by itself once the workers are gone.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)  # no cleanup: the work in hand belongs to a daemon that no longer exists
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def parse_and_screen(body: bytes, headers: Mapping[str, str], url: str, now: datetime,

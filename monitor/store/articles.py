@@ -22,6 +22,7 @@ from monitor.models import (
     entry_keys,
 )
 from monitor.store.db import Store, dt, ts
+from monitor.store.outbox import owe_alerts
 
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
@@ -151,16 +152,28 @@ def save_analysis(store: Store, article_id: int, analysis: Analysis, norm: Norma
     return save_analyses(store, [(article_id, analysis)], norm)[article_id]
 
 
+# Which entities of a freshly stored analysis are owed an alert, given those newly in the article.
+AlertRule = Callable[[Analysis, set[str]], Sequence[str]]
+
+
 def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]],
-                  norm: Normaliser = str.casefold) -> dict[int, set[str]]:
+                  norm: Normaliser = str.casefold, *, alerts: AlertRule | None = None,
+                  now: datetime | None = None) -> dict[int, set[str]]:
     """save_analysis for many articles in one transaction (one commit per feed, not per article).
 
     `norm` gives each claim the normalised text by which other outlets' copies are recognised.
+    `alerts` decides, in the same transaction, which alerts the results owe: a crash after the
+    commit leaves them owed (queued on restart), never forgotten.
     """
     with store.transaction() as db:
         if len({article_id for article_id, _ in results}) != len(results):
-            return {article_id: _save_one(db, article_id, analysis, norm) for article_id, analysis in results}
-        return _save_many(db, results, norm)
+            newly = {article_id: _save_one(db, article_id, analysis, norm) for article_id, analysis in results}
+        else:
+            newly = _save_many(db, results, norm)
+        if alerts is not None and now is not None:
+            owe_alerts(db, [(article_id, entity) for article_id, analysis in results
+                            for entity in alerts(analysis, newly[article_id])], now)
+        return newly
 
 
 def _save_many(db: sqlite3.Connection, results: Sequence[tuple[int, Analysis]],

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import sqlite3
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +15,13 @@ from monitor.models import OutgoingMessage
 from monitor.store.db import Store, dt, ts
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+# An alert decided with the analysis is owed until rendered and queued; one the hourly cap (or a
+# reload that removed its actor) held back is kept, so no later pass takes it for a lost one.
+OWED, QUEUED, HELD = "owed", "queued", "held"
+# Tells this process's claims from those of an earlier process that had the same pid (a
+# container restarts with the same pids): a claim of ours from before a crash is stale.
+_PROCESS = uuid.uuid4().hex[:12]
+_HOST = socket.gethostname()
 
 
 @dataclass(frozen=True)
@@ -27,28 +38,68 @@ class OutboxRow:
 
 def enqueue(store: Store, message: OutgoingMessage, *, kind: str, now: datetime,
             digest: str | None = None, article_ids: Sequence[int] = (),
-            not_before: datetime | None = None, alert_entity: str | None = None) -> int:
+            not_before: datetime | None = None) -> int:
     """Store the message and mark its articles in one transaction: both happen or neither."""
     with store.transaction() as db:
-        cur = db.execute(
-            "INSERT INTO outbox (message_id, kind, digest, sender, recipients, subject, raw, created_at, "
-            "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (message.message_id, kind, digest, message.sender, json.dumps(list(message.recipients)),
-             message.subject, message.raw, ts(now), ts(not_before or now)))
-        outbox_id = int(cur.lastrowid or 0)
+        outbox_id = _insert_message(db, message, kind, digest, now, not_before)
         if digest is not None:
             db.executemany("INSERT OR IGNORE INTO digest_marks (digest, article_id, outbox_id) VALUES (?,?,?)",
                            [(digest, a, outbox_id) for a in article_ids])
             db.execute("INSERT INTO digest_runs (digest, last_run_at) VALUES (?, ?) ON CONFLICT(digest) "
                        "DO UPDATE SET last_run_at = excluded.last_run_at", (digest, ts(now)))
-        if alert_entity is not None:
-            for article_id in article_ids:
-                db.execute("INSERT OR IGNORE INTO alerts (article_id, entity, outbox_id, created_at) "
-                           "VALUES (?, ?, ?, ?)", (article_id, alert_entity, outbox_id, ts(now)))
-                row = db.execute("SELECT alerted_entities FROM articles WHERE id = ?", (article_id,)).fetchone()
-                done = sorted(set(json.loads(row["alerted_entities"])) | {alert_entity})
-                db.execute("UPDATE articles SET alerted_entities = ? WHERE id = ?", (json.dumps(done), article_id))
     return outbox_id
+
+
+def _insert_message(db: sqlite3.Connection, message: OutgoingMessage, kind: str, digest: str | None,
+                    now: datetime, not_before: datetime | None) -> int:
+    cur = db.execute(
+        "INSERT INTO outbox (message_id, kind, digest, sender, recipients, subject, raw, created_at, "
+        "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (message.message_id, kind, digest, message.sender, json.dumps(list(message.recipients)),
+         message.subject, message.raw, ts(now), ts(not_before or now)))
+    return int(cur.lastrowid or 0)
+
+
+def owe_alerts(db: sqlite3.Connection, owed: Sequence[tuple[int, str]], now: datetime) -> None:
+    """Inside the transaction that stores the analyses: these (article, entity) alerts are owed.
+
+    An article already alerted (or held) for the entity owes nothing again.
+    """
+    db.executemany("INSERT OR IGNORE INTO alerts (article_id, entity, outbox_id, created_at, state) "
+                   "VALUES (?, ?, NULL, ?, ?)", [(a, e, ts(now), OWED) for a, e in owed])
+
+
+def owed_alerts(store: Store) -> list[tuple[int, str]]:
+    """(article id, entity) of every alert decided but not queued yet, oldest first."""
+    rows = store.db.execute("SELECT article_id, entity FROM alerts WHERE state = ? ORDER BY created_at, article_id",
+                            (OWED,))
+    return [(r["article_id"], r["entity"]) for r in rows]
+
+
+def queue_alert(store: Store, message: OutgoingMessage, article_id: int, entity: str, *, now: datetime,
+                not_before: datetime | None) -> bool:
+    """Pay an owed alert: the message, the alert row and the article's mark in one transaction.
+
+    False (and nothing written) when the alert is no longer owed: another process queued it.
+    """
+    with store.transaction() as db:
+        taken = db.execute("UPDATE alerts SET state = ?, created_at = ? WHERE article_id = ? AND entity = ? "
+                           "AND state = ?", (QUEUED, ts(now), article_id, entity, OWED)).rowcount
+        if not taken:
+            return False
+        outbox_id = _insert_message(db, message, "alert", None, now, not_before)
+        db.execute("UPDATE alerts SET outbox_id = ? WHERE article_id = ? AND entity = ?",
+                   (outbox_id, article_id, entity))
+        row = db.execute("SELECT alerted_entities FROM articles WHERE id = ?", (article_id,)).fetchone()
+        done = sorted(set(json.loads(row["alerted_entities"])) | {entity})
+        db.execute("UPDATE articles SET alerted_entities = ? WHERE id = ?", (json.dumps(done), article_id))
+    return True
+
+
+def hold_alert(store: Store, article_id: int, entity: str) -> None:
+    """The cap (or a reload) keeps this owed alert back for good: the story goes to the digests only."""
+    store.write("UPDATE alerts SET state = ? WHERE article_id = ? AND entity = ? AND state = ?",
+                (HELD, article_id, entity, OWED))
 
 
 def record_digest_run(store: Store, digest: str, now: datetime) -> None:
@@ -63,40 +114,120 @@ def last_digest_run(store: Store, digest: str) -> datetime | None:
     return dt(row["last_run_at"]) if row else None
 
 
+# Backoff never exceeds 1 h and quiet hours 24 h: a later time means the clock went back.
+_DUE = "(next_attempt_at <= ? OR next_attempt_at > ?)"
+
+
+def _due_args(now: datetime) -> tuple[float | None, float | None]:
+    return ts(now), ts(now + timedelta(hours=25))
+
+
+def _outbox_row(r: sqlite3.Row) -> OutboxRow:
+    return OutboxRow(id=r["id"], message_id=r["message_id"], kind=r["kind"], sender=r["sender"],
+                     recipients=tuple(json.loads(r["recipients"])), raw=bytes(r["raw"]),
+                     attempts=r["attempts"], first_attempt=dt(r["first_attempt_at"]))
+
+
 def due_messages(store: Store, now: datetime) -> list[OutboxRow]:
-    # Backoff never exceeds 1 h and quiet hours 24 h: a later time means the clock went back.
-    rows = store.db.execute(
-        "SELECT * FROM outbox WHERE status = ? AND (next_attempt_at <= ? OR next_attempt_at > ?) ORDER BY id",
-        (PENDING, ts(now), ts(now + timedelta(hours=25))))
-    return [OutboxRow(id=r["id"], message_id=r["message_id"], kind=r["kind"], sender=r["sender"],
-                      recipients=tuple(json.loads(r["recipients"])), raw=bytes(r["raw"]),
-                      attempts=r["attempts"], first_attempt=dt(r["first_attempt_at"])) for r in rows]
+    rows = store.db.execute(f"SELECT * FROM outbox WHERE status = ? AND {_DUE} ORDER BY id", (PENDING, *_due_args(now)))
+    return [_outbox_row(r) for r in rows]
 
 
-def mark_sent(store: Store, outbox_id: int, now: datetime, refused: dict[str, str]) -> None:
+def claim_owner() -> str:
+    """A name for one flush: host, pid, this process's token and the flush's own token."""
+    return f"{_HOST}:{os.getpid()}:{_PROCESS}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the sender that wrote this claim may still be sending (unknown hosts: assume so)."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, rest = rest.partition(":")
+    if host != _HOST or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return rest.partition(":")[0] == _PROCESS  # same pid, other token: our own crashed predecessor
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _held(row: sqlite3.Row, now: datetime, hold: timedelta) -> bool:
+    """Someone else holds a live claim on this row: it is not ours to send."""
+    until = dt(row["claimed_until"])
+    if row["claimed_by"] is None or until is None or until <= now:
+        return False
+    if until > now + hold + timedelta(hours=1):  # the clock went back: the expiry means nothing
+        return False
+    return _owner_alive(row["claimed_by"])
+
+
+def claim(store: Store, outbox_id: int, owner: str, now: datetime, hold: timedelta) -> OutboxRow | None:
+    """Take one due message for one send attempt, atomically against every other flush (this
+    process or another on the same database); None when it is not ours to send now.
+
+    The row comes back as it is now (attempts, remaining recipients), not as listed earlier.
+    The claim lasts `hold` (longer than any SMTP session), or until the owner is seen dead.
+    """
     with store.transaction() as db:
-        db.execute("UPDATE outbox SET status = ?, sent_at = ?, attempts = attempts + 1, refused = ?, "
-                   "first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?",
-                   (SENT, ts(now), json.dumps(refused), ts(now), outbox_id))
+        row = db.execute(f"SELECT * FROM outbox WHERE id = ? AND status = ? AND {_DUE}",
+                         (outbox_id, PENDING, *_due_args(now))).fetchone()
+        if row is None or _held(row, now, hold):
+            return None
+        db.execute("UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?",
+                   (owner, ts(now + hold), outbox_id))
+    return _outbox_row(row)
+
+
+def release(store: Store, outbox_id: int, owner: str) -> None:
+    """Give up a claim without recording an attempt (stopped, cancelled); no-op once recorded."""
+    store.write("UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?",
+                (outbox_id, owner))
+
+
+# Recording an attempt ends the claim. With an owner, only that owner's claim counts: a sender
+# whose claim expired and was taken over records nothing, so one attempt is counted once.
+_UNCLAIM = "claimed_by = NULL, claimed_until = NULL"
+
+
+def _mine(owner: str | None) -> tuple[str, tuple[str, ...]]:
+    return (" AND claimed_by = ?", (owner,)) if owner is not None else ("", ())
+
+
+def mark_sent(store: Store, outbox_id: int, now: datetime, refused: dict[str, str],
+              owner: str | None = None) -> None:
+    where, args = _mine(owner)
+    with store.transaction() as db:
+        db.execute(f"UPDATE outbox SET status = ?, sent_at = ?, attempts = attempts + 1, refused = ?, {_UNCLAIM}, "
+                   f"first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?{where}",
+                   (SENT, ts(now), json.dumps(refused), ts(now), outbox_id, *args))
 
 
 def mark_partial(store: Store, outbox_id: int, now: datetime, next_attempt: datetime,
-                 remaining: Sequence[str], refused: dict[str, str]) -> None:
+                 remaining: Sequence[str], refused: dict[str, str], owner: str | None = None) -> None:
     """Some recipients got a temporary refusal: keep the row for them only, same Message-ID."""
+    where, args = _mine(owner)
     with store.transaction() as db:
         row = db.execute("SELECT refused FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
         merged = json.loads(row["refused"]) | refused
         db.execute("UPDATE outbox SET recipients = ?, refused = ?, attempts = attempts + 1, next_attempt_at = ?, "
-                   "last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?",
+                   f"last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?), {_UNCLAIM} "
+                   f"WHERE id = ?{where}",
                    (json.dumps(list(remaining)), json.dumps(merged), ts(next_attempt),
-                    "; ".join(f"{r}: {refused[r]}" for r in remaining)[:500], ts(now), outbox_id))
+                    "; ".join(f"{r}: {refused[r]}" for r in remaining)[:500], ts(now), outbox_id, *args))
 
 
-def mark_retry(store: Store, outbox_id: int, now: datetime, next_attempt: datetime, error: str) -> None:
+def mark_retry(store: Store, outbox_id: int, now: datetime, next_attempt: datetime, error: str,
+               owner: str | None = None) -> None:
+    where, args = _mine(owner)
     with store.transaction() as db:
-        db.execute("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, "
-                   "first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?",
-                   (ts(next_attempt), error[:500], ts(now), outbox_id))
+        db.execute(f"UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, {_UNCLAIM}, "
+                   f"first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?{where}",
+                   (ts(next_attempt), error[:500], ts(now), outbox_id, *args))
 
 
 def note_pending(store: Store, error: str) -> None:
@@ -105,11 +236,12 @@ def note_pending(store: Store, error: str) -> None:
         db.execute("UPDATE outbox SET last_error = ? WHERE status = ?", (error[:500], PENDING))
 
 
-def mark_dead(store: Store, outbox_id: int, now: datetime, error: str) -> None:
+def mark_dead(store: Store, outbox_id: int, now: datetime, error: str, owner: str | None = None) -> None:
+    where, args = _mine(owner)
     with store.transaction() as db:
-        db.execute("UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, "
-                   "first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?",
-                   (DEAD, error[:500], ts(now), outbox_id))
+        db.execute(f"UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, {_UNCLAIM}, "
+                   f"first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?{where}",
+                   (DEAD, error[:500], ts(now), outbox_id, *args))
 
 
 def unsent_reasons(store: Store, outbox_ids: Sequence[int]) -> list[str]:
@@ -122,11 +254,6 @@ def unsent_reasons(store: Store, outbox_ids: Sequence[int]) -> list[str]:
 def alerts_since(store: Store, since: datetime) -> int:
     row = store.db.execute("SELECT COUNT(DISTINCT outbox_id) FROM alerts WHERE created_at >= ?", (ts(since),))
     return int(row.fetchone()[0])
-
-
-def already_alerted(store: Store, article_id: int, entity: str) -> bool:
-    return store.db.execute("SELECT 1 FROM alerts WHERE article_id = ? AND entity = ?",
-                            (article_id, entity)).fetchone() is not None
 
 
 def outbox_summary(store: Store, now: datetime) -> dict[str, object]:

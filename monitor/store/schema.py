@@ -129,4 +129,15 @@ ALTER TABLE claims ADD COLUMN norm TEXT;
 CREATE INDEX claims_norm ON claims(norm)
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+# v5: a message being sent is claimed (owner, expiry) so no second flush, in this process or
+# another, sends it at the same time; an alert is owed in the transaction that stores the
+# analysis deciding it (state 'owed'), queued later ('queued'), or held back by the hourly cap
+# ('capped'), so a crash between the two steps leaves a debt a restart pays, not a lost alert.
+_V5 = """
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN claimed_until REAL;
+ALTER TABLE alerts ADD COLUMN state TEXT NOT NULL DEFAULT 'queued';
+CREATE INDEX alerts_owed ON alerts(state) WHERE state = 'owed'
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]

@@ -19,6 +19,7 @@ from support import world
 REPO = Path(__file__).resolve().parents[2]
 
 # No alert-flagged entity: every message in these tests is a digest, so counts stay exact.
+# ALERT_ENTITIES flags OpenAI (the speaker of every odd item) for the tests about alerts.
 ENTITIES = """
 [[entity]]
 id = "openai"
@@ -32,6 +33,8 @@ name = "Elon Musk"
 kind = "person"
 aliases = ["Elon Musk", "Musk"]
 """
+
+ALERT_ENTITIES = ENTITIES.replace('kind = "organization"', 'kind = "organization"\nalert = true')
 
 SPEAKERS = ("Elon Musk", "OpenAI")
 
@@ -157,12 +160,15 @@ elif point == "after-store-before-analysis":
         if ids:
             die()
     pipeline.analyze_articles = never
+elif point == "after-analysis-before-alert":
+    # Dies on the first statement after the analysis transaction (which owes the alert) commits.
+    rt.store.db.set_trace_callback(trace_killer("INSERT OR IGNORE INTO alerts", "SELECT ARTICLE_ID, ENTITY"))
 elif point != "none":
     raise SystemExit(f"unknown point {point}")
 
 
 async def main() -> None:
-    if point == "after-store-before-analysis":
+    if point in ("after-store-before-analysis", "after-analysis-before-alert"):
         await pipeline.poll_feeds(rt, force=True)
         return
     for digest in rt.config.digests:
