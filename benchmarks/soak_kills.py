@@ -137,7 +137,7 @@ def configs(folder: Path, feed_url: str, smtp_port: int) -> tuple[Path, Path]:
     plain = write_config(folder, feed_url, smtp_port, schedule="* * * * *", extra=SECOND_DIGEST)
     (folder / "entities.toml").write_text(ALERT_ENTITIES, encoding="utf-8")
     workers = folder / "config-workers.toml"
-    workers.write_text(plain.read_text(encoding="utf-8").replace("jitter = 0.0", "jitter = 0.0\nparse_workers = 1"),
+    workers.write_text(plain.read_text(encoding="utf-8").replace("[polling]\n", "[polling]\nparse_workers = 1\n", 1),
                        encoding="utf-8")
     return plain, workers
 

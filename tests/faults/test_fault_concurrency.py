@@ -90,7 +90,7 @@ def alert_config(folder: Path, feed_url: str, smtp_port: int, schedule: str = "0
     path = write_config(folder, feed_url, smtp_port, schedule=schedule, extra=extra)
     (folder / "entities.toml").write_text(ALERT_ENTITIES, encoding="utf-8")
     if polling:
-        text = path.read_text(encoding="utf-8").replace("jitter = 0.0", f"jitter = 0.0\n{polling}")
+        text = path.read_text(encoding="utf-8").replace("[polling]\n", f"[polling]\n{polling}\n", 1)
         path.write_text(text, encoding="utf-8")
     return path
 
