@@ -15,6 +15,7 @@ from typing import Any
 
 from monitor.errors import MonitorError
 from monitor.ingest.fetch import Fetcher
+from monitor.ingest.repair import repair_markup, repair_text
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,17 @@ def _extract(body: bytes, content_type: str, url: str) -> str | None:
     if match:
         with contextlib.suppress(LookupError):  # unknown charset: let trafilatura sniff the bytes
             html = body.decode(match.group(1), "replace")
+    else:
+        with contextlib.suppress(UnicodeDecodeError):  # most pages are UTF-8; others are sniffed
+            html = body.decode("utf-8")
+    if isinstance(html, str):
+        html = repair_markup(html)
     text = trafilatura.extract(
         html, url=url, include_comments=False, include_tables=False, include_images=False,
         favor_precision=True, deduplicate=True, output_format="txt",
     )
     if not text:
         return None
-    text = "\n\n".join(" ".join(p.split()) for p in text.split("\n") if p.strip())
+    # Pages suffer the same double-encoded UTF-8 as feeds: repaired the same way.
+    text = "\n\n".join(" ".join(p.split()) for p in repair_text(text).split("\n") if p.strip())
     return text if len(text) >= MIN_CHARS else None

@@ -22,6 +22,7 @@ import feedparser
 from monitor.errors import NotAFeedError
 from monitor.ingest.dates import has_italian_word, parse_loose_date
 from monitor.ingest.parse_common import read_common_feed
+from monitor.ingest.repair import repair_text
 from monitor.ingest.textclean import html_to_text
 from monitor.ingest.urls import normalise_url
 from monitor.models import Entry, ParsedFeed
@@ -61,7 +62,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime)
         title, ttl, raw_entries, problem = _read_with_feedparser(body, response_headers, url)
     entries = _unique_url_keys([_entry(e, url, now) for e in raw_entries])
     problems = "; ".join(p for p in (guard_problem, repair_problem, problem) if p) or None
-    return ParsedFeed(title=html_to_text(title) or None, entries=entries, ttl_minutes=_ttl(ttl),
+    return ParsedFeed(title=repair_text(html_to_text(title)) or None, entries=entries, ttl_minutes=_ttl(ttl),
                       problem=problems)
 
 
@@ -184,8 +185,11 @@ def _ttl(value: object) -> int | None:
 
 
 def _entry(raw: Any, feed_url: str, now: datetime) -> Entry:
-    title = html_to_text(raw.get("title", ""))
-    text = _text(raw)
+    """One raw entry from either reader (lxml or feedparser): every entry's text passes here, so
+    mojibake is repaired here, once, for both."""
+    title = repair_text(html_to_text(raw.get("title", "")))
+    # A post whose body is empty or a template placeholder still has its title to show.
+    text = _text(raw) or title
     url = _link(raw, feed_url)
     guid = (raw.get("id") or "").strip() or None
     published = _published(raw, now)
@@ -264,10 +268,22 @@ def _text(raw: Any) -> str:
     for value, kind in candidates:
         if not value.strip():
             continue
-        text = _plain(value) if kind == "text/plain" else html_to_text(value)
-        if text:
+        text = repair_text(_plain(value) if kind == "text/plain" else html_to_text(value))
+        if text and not is_placeholder(text):
             return text
     return ""
+
+
+# Bodies some CMS templates publish when the field was never filled in: a post whose content is
+# one of these falls back to its summary, then to its title.
+_PLACEHOLDERS = frozenset({"content", "contenuto", "description", "descrizione", "summary", "body",
+                           "text", "null", "none", "undefined", "n/a", "nan", "..."})
+
+
+def is_placeholder(text: str) -> bool:
+    """True for a body that says nothing: a template placeholder word or punctuation alone."""
+    short = text.strip().strip("[](){}<>\"'`").strip().lower()
+    return short in _PLACEHOLDERS or not any(c.isalnum() for c in short)
 
 
 def _plain(value: str) -> str:
