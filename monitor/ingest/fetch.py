@@ -153,6 +153,13 @@ class Fetcher:
         except ValueError as exc:
             # Malformed URLs or header values (a stored validator with a newline, say).
             raise FetchError(f"{where}: {_describe(exc)}") from None
+        except BaseException as exc:
+            # A panic in the Rust HTTP client arrives as pyo3's PanicException, a BaseException:
+            # it fails this fetch like any broken exchange instead of ending the daemon. Our own
+            # errors, cancellation and interpreter exits go on as they are.
+            if isinstance(exc, (Exception, asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit)):
+                raise
+            raise FetchError(f"{where}: the HTTP client failed ({_describe(exc)})") from None
 
 
 def _check_scheme(url: str, current: str) -> None:
@@ -164,7 +171,7 @@ def _check_scheme(url: str, current: str) -> None:
         raise FetchError(f"{url}: refusing to fetch non-HTTP URL {current!r}")
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: BaseException) -> str:
     text = str(exc) or exc.__class__.__name__
     return f"{exc.__class__.__name__}: {text}" if text != exc.__class__.__name__ else text
 
