@@ -60,7 +60,7 @@ async def _check_feeds(config: Config) -> int:
 
     async def one(feed: FeedConfig) -> tuple[bool, str]:
         try:
-            result = await fetcher.fetch(feed.url)
+            result = await fetcher.fetch(feed.url, site_headers=feed.headers)
             parsed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url, utc_now())
         except MonitorError as exc:
             return False, _reason(str(exc), feed.url)

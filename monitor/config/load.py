@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.config.entities import load_entities
@@ -18,6 +19,7 @@ from monitor.config.types import (
     FeedConfig,
     NlpConfig,
     PollingConfig,
+    ProxyConfig,
     SmtpConfig,
 )
 from monitor.errors import ConfigError
@@ -84,9 +86,70 @@ def _polling(t: Table) -> PollingConfig:
         user_agent=t.text("user_agent", DEFAULT_USER_AGENT, empty=False),
         jitter=t.number("jitter", 0.1, 0.0, 0.5),
         parse_workers=int(t.number("parse_workers", 0, 0, 64)),
+        proxy=_proxy(t),
     )
     t.done()
     return result
+
+
+def _proxy(t: Table) -> ProxyConfig | None:
+    """polling.proxy, or the URL in the variable polling.proxy_env names (which wins when set).
+
+    The proxy's credentials may only come from the environment; no error message repeats a
+    proxy URL, so none can leak them.
+    """
+    url, key = t.text("proxy"), "proxy"
+    variable = t.text("proxy_env")
+    if variable and os.environ.get(variable, "").strip():
+        url, key = os.environ[variable].strip(), "proxy_env"
+    if not url:
+        return None
+    where = f"${variable}" if key == "proxy_env" else "the proxy URL"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise t.error(key, f"{where} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise t.error(key, f"{where} must be an http:// or https:// URL with a host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise t.error(key, f"{where} must be scheme://host:port only, without a path")
+    if parts.password is not None and key == "proxy":
+        raise t.error(key, "the proxy password never lives in the TOML: put the whole URL in an "
+                           "environment variable and name it with polling.proxy_env")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return ProxyConfig(url=f"{parts.scheme}://{host}" + (f":{port}" if port else ""),
+                       username=unquote(parts.username or ""), password=unquote(parts.password or ""))
+
+
+# RFC 9110 token characters: what a header name may be made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Headers monitor sets itself (framing, conditional GET, decompression, proxying): a feed's
+# table may not change them, or conditional GET and the body cap would stop working.
+_MANAGED_HEADERS = frozenset({
+    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+    "upgrade", "accept-encoding", "if-none-match", "if-modified-since", "proxy-authorization",
+    "proxy-connection",
+})
+
+
+def _headers(feed: Table) -> tuple[tuple[str, str], ...]:
+    """A feed's `headers = { "User-Agent" = "...", "Cookie" = "..." }`, checked name by name."""
+    t = feed.table("headers")
+    headers: list[tuple[str, str]] = []
+    for name in t.data:
+        value = t.text(name, required=True, empty=False)
+        if not _HEADER_NAME.fullmatch(name):
+            raise t.error(name, "not a valid HTTP header name")
+        if name.lower() in _MANAGED_HEADERS:
+            raise t.error(name, "monitor sets this header itself; it cannot be configured")
+        if not (value.isascii() and value.isprintable()):
+            raise t.error(name, "a header value must be one line of printable ASCII characters")
+        if name.lower() in (seen.lower() for seen, _ in headers):
+            raise t.error(name, "the same header twice (header names ignore case)")
+        headers.append((name, value))
+    t.done()
+    return tuple(headers)
 
 
 def _nlp(t: Table) -> NlpConfig:
@@ -202,7 +265,7 @@ def _feeds(root: Table) -> tuple[FeedConfig, ...]:
         if full_text and importlib.util.find_spec("trafilatura") is None:
             raise t.error("full_text", "needs the fulltext extra: pip install 'monitor[fulltext]'")
         feeds.append(FeedConfig(url=url, name=t.text("name", parts.hostname),
-                                interval_minutes=interval, full_text=full_text))
+                                interval_minutes=interval, full_text=full_text, headers=_headers(t)))
         t.done()
     return tuple(feeds)
 

@@ -85,7 +85,8 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
     cfg = rt.feed_config(feed.config_url)
     interval = (cfg.interval_minutes if cfg and cfg.interval_minutes else rt.config.polling.interval_minutes)
     try:
-        result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
+        result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified,
+                                        site_headers=cfg.headers if cfg else ())
         parsed, may_mention = None, None
         ready: Ready = {}
         if result.status != 304:
