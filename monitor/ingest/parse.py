@@ -26,7 +26,7 @@ from monitor.ingest.textclean import html_to_text
 from monitor.ingest.urls import normalise_url
 from monitor.models import Entry, ParsedFeed
 
-__all__ = ["html_to_text", "normalise_url", "parse_feed", "parse_loose_date", "reader_warning"]
+__all__ = ["html_to_text", "normalise_url", "parse_feed", "parse_loose_date", "reader_warning", "reading_problem"]
 
 # A publication date this far in the future is a broken clock or template, not news.
 FUTURE_SLACK = timedelta(days=1)
@@ -112,6 +112,19 @@ def _read_common(body: bytes, headers: Mapping[str, str]) -> Any:
         return _COMMON_READER(body, headers)
     except Exception:  # noqa: BLE001 - an internal that changed behaviour: feedparser reads it
         return None
+
+
+def reading_problem(parsed: ParsedFeed) -> str | None:
+    """Why a feed that answered still deserves an operator's look, or None.
+
+    A document with no entries parses as a valid, empty feed, and yet polling it brings nothing:
+    a feed emptied by a CMS change, a category nobody writes in, an error page that happens to
+    be RSS. It is not an error (the poll succeeded), but it is not ok either.
+    """
+    if parsed.entries:
+        return None
+    detail = f" ({parsed.problem})" if parsed.problem else ""
+    return f"the feed answered with no entries{detail}"
 
 
 def _read_with_feedparser(body: bytes, headers: dict[str, str],

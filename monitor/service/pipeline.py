@@ -22,6 +22,7 @@ from monitor.digest.build import make_message_id, render_alert, render_digest
 from monitor.digest.stories import LEAD_CHARS
 from monitor.errors import FeedGoneError, FetchError, NotAFeedError
 from monitor.ingest.fulltext import fetch_full_text
+from monitor.ingest.parse import reading_problem
 from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, next_check
 from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints
 from monitor.nlp import normalise_claim_text, rank_key_claims
@@ -117,12 +118,24 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
                       rng=rt.rng, jitter=rt.config.polling.jitter)
     feeds.record_success(rt.store, feed.id, now=now, next_check=when, etag=result.etag,
                          last_modified=result.last_modified, new_url=result.hints.moved_to, ttl_minutes=ttl)
+    if parsed is not None:
+        _record_problem(rt, feed, reading_problem(parsed))
     if cfg is not None and cfg.full_text:
         await _fetch_full_texts(rt, new_ids)
     await analyze_articles(rt, new_ids, ready)
     status = "not-modified" if parsed is None else "new"
     log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids) + quiet)
     return PollOutcome(feed.url, status, len(new_ids) + quiet)
+
+
+def _record_problem(rt: Runtime, feed: feeds.FeedState, problem: str | None) -> None:
+    """A feed that answers with nothing to read is a problem for status and the digest (a 304
+    keeps the last verdict: the document did not change)."""
+    if problem is None and feed.last_problem is None:
+        return  # the usual case: no write
+    if problem is not None and feed.last_problem is None:
+        log.warning("feed %s: %s", feed.url, problem)
+    feeds.record_problem(rt.store, feed.id, now=rt.clock(), problem=problem)
 
 
 def _analyse_ahead(rt: Runtime, feed: feeds.FeedState) -> AnalyseAhead | None:

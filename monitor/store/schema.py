@@ -129,4 +129,11 @@ ALTER TABLE claims ADD COLUMN norm TEXT;
 CREATE INDEX claims_norm ON claims(norm)
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+# v5: a feed that answers but gives nothing to read (no entries) is a problem, shown by status
+# and the digest's feed health, though each poll succeeds; problem_since debounces the digest.
+_V5 = """
+ALTER TABLE feeds ADD COLUMN last_problem TEXT;
+ALTER TABLE feeds ADD COLUMN problem_since REAL
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
