@@ -10,13 +10,14 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.config.entities import load_entities
-from monitor.config.toml_table import Table, choice, read_toml
+from monitor.config.toml_table import Table, choice, read_toml, type_name
 from monitor.config.types import (
     DEFAULT_USER_AGENT,
     AlertConfig,
     Config,
     DigestConfig,
     FeedConfig,
+    FullText,
     NlpConfig,
     PollingConfig,
     ProxyConfig,
@@ -261,13 +262,23 @@ def _feeds(root: Table) -> tuple[FeedConfig, ...]:
             interval = t.number("interval_minutes", interval, 0.0)
         if interval is not None and interval < 5:
             raise t.error("interval_minutes", f"must be at least 5 (politeness floor); got {interval:g}")
-        full_text = t.get("full_text", bool, False)
-        if full_text and importlib.util.find_spec("trafilatura") is None:
-            raise t.error("full_text", "needs the fulltext extra: pip install 'monitor[fulltext]'")
+        full_text = _full_text(t)
+        if full_text is True and importlib.util.find_spec("trafilatura") is None:
+            raise t.error("full_text", "needs trafilatura, a dependency of monitor: reinstall monitor")
         feeds.append(FeedConfig(url=url, name=t.text("name", parts.hostname),
                                 interval_minutes=interval, full_text=full_text, headers=_headers(t)))
         t.done()
     return tuple(feeds)
+
+
+def _full_text(t: Table) -> FullText:
+    """full_text: true (every page), false (none) or "auto" (the default: see ingest.fulltext)."""
+    value = t.data.get("full_text", "auto")
+    t.seen.add("full_text")
+    if isinstance(value, bool) or value == "auto":
+        return value  # type: ignore[no-any-return]
+    raise t.error("full_text", f'must be true, false or "auto", not {type_name(value)}'
+                  + (f" {value!r}" if isinstance(value, str) else ""))
 
 
 def _check_references(config: Config, file: str) -> None:

@@ -41,7 +41,7 @@ class FeedConfig:
     url: str
     name: str
     interval_minutes: float | None = None
-    full_text: FullText = False
+    full_text: FullText = "auto"
     # Extra request headers a site demands (a User-Agent, a cookie), sent to the feed's host only.
     headers: tuple[tuple[str, str], ...] = ()
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.message import EmailMessage
 
-from monitor.config.types import DigestConfig
+from monitor.config.types import DigestConfig, FeedConfig
 from monitor.delivery.flush import flush_outbox, unsent
 from monitor.digest.alerts import alert_recipients, quiet_until
 from monitor.digest.build import make_message_id, render_alert, render_digest
 from monitor.digest.stories import LEAD_CHARS
 from monitor.errors import FeedGoneError, FetchError, NotAFeedError
-from monitor.ingest.fulltext import fetch_full_text
+from monitor.ingest.fulltext import PageBudget, fetch_full_text, wants_page
 from monitor.ingest.parse import reading_problem
 from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, next_check
 from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints
@@ -65,9 +65,11 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
     # daemon's own parse thread's queue, so a fetch slot never idles behind parsing.
     slots = asyncio.Semaphore(rt.config.polling.concurrency + rt.config.polling.parse_workers + LOCAL_DEPTH)
 
+    pages = PageBudget()  # article pages per host, for the whole cycle
+
     async def bounded(feed: feeds.FeedState) -> PollOutcome:
         async with slots:
-            return await poll_feed(rt, feed)
+            return await poll_feed(rt, feed, pages)
 
     outcomes = list(await asyncio.gather(*(bounded(f) for f in due)))
     _log_capped_alerts(rt)
@@ -82,7 +84,7 @@ def _log_capped_alerts(rt: Runtime) -> None:
         rt.capped_alerts.clear()
 
 
-async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
+async def poll_feed(rt: Runtime, feed: feeds.FeedState, pages: PageBudget | None = None) -> PollOutcome:
     cfg = rt.feed_config(feed.config_url)
     interval = (cfg.interval_minutes if cfg and cfg.interval_minutes else rt.config.polling.interval_minutes)
     try:
@@ -91,8 +93,9 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
         parsed, may_mention = None, None
         ready: Ready = {}
         if result.status != 304:
-            # A full-text feed's summary says nothing about the page that will replace it.
-            screen = rt.prefilter if cfg is None or not cfg.full_text else None
+            # A full-text feed's summary says nothing about the page that will replace it; in
+            # "auto" mode the screen also picks the entries whose page is worth fetching.
+            screen = rt.prefilter if cfg is None or cfg.full_text is not True else None
             ahead = _analyse_ahead(rt, feed) if screen is not None else None
             parsed, may_mention, ready = await rt.offload.anywhere(parse_and_screen, result.body, result.headers,
                                                                    result.url, rt.clock(), screen, ahead)
@@ -120,8 +123,8 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
                          last_modified=result.last_modified, new_url=result.hints.moved_to, ttl_minutes=ttl)
     if parsed is not None:
         _record_problem(rt, feed, reading_problem(parsed))
-    if cfg is not None and cfg.full_text:
-        await _fetch_full_texts(rt, new_ids)
+    if cfg is not None and cfg.full_text is not False:
+        await _fetch_full_texts(rt, new_ids, cfg, pages or PageBudget())
     await analyze_articles(rt, new_ids, ready)
     status = "not-modified" if parsed is None else "new"
     log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids) + quiet)
@@ -161,12 +164,12 @@ def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str, hin
     feeds.record_failure(rt.store, feed.id, now=now, next_check=when, error=error, disable=hints.gone)
 
 
-async def _fetch_full_texts(rt: Runtime, article_ids: list[int]) -> None:
+async def _fetch_full_texts(rt: Runtime, article_ids: list[int], cfg: FeedConfig, pages: PageBudget) -> None:
     """Replace feed summaries with the page's main text; the feed's text stays on any failure."""
     for article_id in article_ids:
         story = articles.load_story(rt.store, article_id)
-        if story.url:
-            text = await fetch_full_text(rt.fetcher, story.url)
+        if story.url and wants_page(cfg.full_text, story.text, story.url, pages):
+            text = await fetch_full_text(rt.fetcher, story.url, site_headers=cfg.headers, site=cfg.url)
             if text and len(text) > len(story.text):
                 articles.set_text(rt.store, article_id, text)
 
