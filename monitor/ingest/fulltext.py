@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import re
 from typing import Any
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
+# Looked up, not imported: the import (~0.2 s) happens in _extract's worker thread, never on the
+# event loop.
+_HAVE_TRAFILATURA = importlib.util.find_spec("trafilatura") is not None
 MIN_CHARS = 200  # shorter than this is a cookie wall or an error page, not an article
 # Italian feeds that carry only a teaser give one or two sentences (about 100-400 characters);
 # those that carry the article give thousands. Under this, the quotes are on the page only.
@@ -66,9 +70,7 @@ async def fetch_full_text(fetcher: Fetcher, url: str, *, site_headers: SiteHeade
                           site: str = "") -> str | None:
     """The main text of the article at `url`, or None on any failure. `site_headers` (the feed's
     headers) go only to pages on the host of `site` (the feed's URL)."""
-    try:
-        import trafilatura  # noqa: F401  (optional dependency: fail soft when absent)
-    except ImportError:
+    if not _HAVE_TRAFILATURA:  # a broken install: fail soft, the feed's text stays
         log.debug("full text for %s skipped: trafilatura is not installed", url)
         return None
     try:
