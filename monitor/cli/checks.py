@@ -53,7 +53,7 @@ async def _check_smtp(config: Config) -> int:
 
 async def _check_feeds(config: Config) -> int:
     from monitor.ingest.fetch import Fetcher
-    from monitor.ingest.parse import parse_feed
+    from monitor.ingest.parse import parse_feed, reading_problem
     from monitor.service.pipeline import utc_now
 
     fetcher = Fetcher(config.polling, clock=utc_now)
@@ -67,6 +67,8 @@ async def _check_feeds(config: Config) -> int:
         except Exception as exc:  # a diagnostic must report, not crash, whatever a feed does
             return False, f"unexpected {type(exc).__name__}: {exc}"
         note = f" (tolerated: {parsed.problem})" if parsed.problem else ""
+        if (problem := reading_problem(parsed)) is not None:
+            note = f" (problem: {problem})"  # answers, but with nothing to read: not silently ok
         moved = f" (moved permanently to {result.hints.moved_to})" if result.hints.moved_to else ""
         return True, f"{len(parsed.entries)} entries{note}{moved}"
 

@@ -126,3 +126,11 @@ def test_status_json_shows_the_problem(world: World, capsys: pytest.CaptureFixtu
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 5
     finally:
         db.close()
+
+
+def test_check_feeds_names_the_problem(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    config_path, routes, _ = world
+    routes["/feed.xml"] = Route(body=EMPTY)
+    main(["check", "-c", str(config_path), "--feeds"])
+    out = capsys.readouterr().out
+    assert "0 entries (problem: the feed answered with no entries)" in out
