@@ -52,7 +52,7 @@ def _entries(path: Path) -> list[list[object]]:
             for e in parsed.entries]
 
 
-def test_with_the_internals_every_feed_reads_the_same_through_feedparser() -> None:
+def test_without_the_internals_every_feed_reads_the_same_with_feedparser() -> None:
     assert reader_warning() is None  # the pinned feedparser: the fast reader is on
     code = """
 import json, sys
