@@ -48,6 +48,7 @@ RIGHT = [
     "Âge, un film; prezzo 5 €; AT&T e R&D",
     "“virgolette curve” e ‘singole’ restano; ﬁ legatura",
     "e\u0301 non NFC resta",  # left alone: nothing here looks like mojibake
+    "Il château, la pâte à choux, Ålesund e Ärger: ça va",  # â, Å, Ä that belong there
 ]
 
 
