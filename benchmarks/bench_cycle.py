@@ -57,7 +57,9 @@ def _maxrss_mb() -> float:
 def _write_monitor_config(folder: Path, urls: list[str], concurrency: int) -> Path:
     from monitor.config.types import DEFAULT_ENTITIES
 
-    feeds = "".join(f'\n[[feeds]]\nurl = "{url}"\nname = "Bench {i}"\n' for i, url in enumerate(urls))
+    # full_text = false: the cycle measures feeds as before; article pages are another workload.
+    feeds = "".join(f'\n[[feeds]]\nurl = "{url}"\nname = "Bench {i}"\nfull_text = false\n'
+                    for i, url in enumerate(urls))
     path = folder / "bench-config.toml"
     path.write_text(f"""# Written by benchmarks/bench_cycle.py: loopback feeds only.
 [general]

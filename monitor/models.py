@@ -186,6 +186,8 @@ class FeedHealth:
     failing_since: datetime | None
     next_check: datetime | None
     disabled_reason: str | None
+    problem: str | None = None  # the feed answers, but gives nothing to read (e.g. no entries)
+    problem_since: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -53,20 +53,22 @@ async def _check_smtp(config: Config) -> int:
 
 async def _check_feeds(config: Config) -> int:
     from monitor.ingest.fetch import Fetcher
-    from monitor.ingest.parse import parse_feed
+    from monitor.ingest.parse import parse_feed, reading_problem
     from monitor.service.pipeline import utc_now
 
     fetcher = Fetcher(config.polling, clock=utc_now)
 
     async def one(feed: FeedConfig) -> tuple[bool, str]:
         try:
-            result = await fetcher.fetch(feed.url)
+            result = await fetcher.fetch(feed.url, site_headers=feed.headers)
             parsed = await asyncio.to_thread(parse_feed, result.body, result.headers, result.url, utc_now())
         except MonitorError as exc:
             return False, _reason(str(exc), feed.url)
         except Exception as exc:  # a diagnostic must report, not crash, whatever a feed does
             return False, f"unexpected {type(exc).__name__}: {exc}"
         note = f" (tolerated: {parsed.problem})" if parsed.problem else ""
+        if (problem := reading_problem(parsed)) is not None:
+            note = f" (problem: {problem})"  # answers, but with nothing to read: not silently ok
         moved = f" (moved permanently to {result.hints.moved_to})" if result.hints.moved_to else ""
         return True, f"{len(parsed.entries)} entries{note}{moved}"
 

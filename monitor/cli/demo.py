@@ -73,7 +73,8 @@ class _Inbox:
 
 def _write_config(folder: Path, base_url: str, smtp_port: int) -> Path:
     feeds = "".join(
-        f'\n[[feeds]]\nurl = "{base_url}/{p.name}"\nname = {json.dumps(_outlet(p))}\n'
+        # The sample outlets are fictional: no article pages to fetch (and the demo stays offline).
+        f'\n[[feeds]]\nurl = "{base_url}/{p.name}"\nname = {json.dumps(_outlet(p))}\nfull_text = false\n'
         for p in sorted(DEMO_FEEDS.glob("*.xml")))
     path = folder / "demo-config.toml"
     path.write_text(f"""# Written by `monitor demo`: a loopback-only configuration.

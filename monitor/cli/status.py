@@ -19,7 +19,7 @@ from monitor.store import outbox
 from monitor.store.db import Store, dt
 from monitor.store.schema import MIGRATIONS
 
-HEALTHS = ("ok", "failing", "disabled", "new")
+HEALTHS = ("ok", "problem", "failing", "disabled", "new")
 
 
 def _iso(value: float | None) -> str | None:
@@ -56,6 +56,8 @@ def _health(row: sqlite3.Row) -> str:
         return "disabled"
     if row["consecutive_failures"]:
         return "failing"
+    if row["last_problem"]:
+        return "problem"  # it answers, but not with anything to read: not ok
     return "ok" if row["last_polled_at"] is not None else "new"
 
 
@@ -66,13 +68,14 @@ def _feed(row: sqlite3.Row) -> dict[str, Any]:
         "last_poll": _iso(row["last_polled_at"]), "last_success": _iso(row["last_success_at"]),
         "next_poll": _iso(row["next_check_at"]), "failing_since": _iso(row["failing_since"]),
         "last_error": row["last_error"], "disabled_reason": row["disabled_reason"],
+        "problem": row["last_problem"], "problem_since": _iso(row["problem_since"]),
     }
 
 
 def _unseen_feed(name: str, url: str) -> dict[str, Any]:
     return {"name": name, "url": url, "config_url": url, "health": "new", "consecutive_failures": 0,
             "last_poll": None, "last_success": None, "next_poll": None, "failing_since": None,
-            "last_error": None, "disabled_reason": None}
+            "last_error": None, "disabled_reason": None, "problem": None, "problem_since": None}
 
 
 def _empty_outbox() -> dict[str, Any]:
@@ -143,6 +146,8 @@ def format_status(data: dict[str, Any], zone: ZoneInfo | None = None) -> str:
         elif f["health"] == "failing":
             lines.append(f"             {f['consecutive_failures']} failures in a row since {t(f['failing_since'])}: "
                          f"{f['last_error']}")
+        elif f["health"] == "problem":
+            lines.append(f"             since {t(f['problem_since'])}: {f['problem']}")
     box = data["outbox"]
     lines.append(f"outbox: {box['pending']} pending, {box['failed']} failed, {box['sent']} sent "
                  f"({box['sent_last_7_days']} in the last 7 days)")

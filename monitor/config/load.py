@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.config.entities import load_entities
-from monitor.config.toml_table import Table, choice, read_toml
+from monitor.config.toml_table import Table, choice, read_toml, type_name
 from monitor.config.types import (
     DEFAULT_USER_AGENT,
     AlertConfig,
     Config,
     DigestConfig,
     FeedConfig,
+    FullText,
     NlpConfig,
     PollingConfig,
+    ProxyConfig,
     SmtpConfig,
 )
 from monitor.errors import ConfigError
@@ -84,9 +87,70 @@ def _polling(t: Table) -> PollingConfig:
         user_agent=t.text("user_agent", DEFAULT_USER_AGENT, empty=False),
         jitter=t.number("jitter", 0.1, 0.0, 0.5),
         parse_workers=int(t.number("parse_workers", 0, 0, 64)),
+        proxy=_proxy(t),
     )
     t.done()
     return result
+
+
+def _proxy(t: Table) -> ProxyConfig | None:
+    """polling.proxy, or the URL in the variable polling.proxy_env names (which wins when set).
+
+    The proxy's credentials may only come from the environment; no error message repeats a
+    proxy URL, so none can leak them.
+    """
+    url, key = t.text("proxy"), "proxy"
+    variable = t.text("proxy_env")
+    if variable and os.environ.get(variable, "").strip():
+        url, key = os.environ[variable].strip(), "proxy_env"
+    if not url:
+        return None
+    where = f"${variable}" if key == "proxy_env" else "the proxy URL"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise t.error(key, f"{where} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise t.error(key, f"{where} must be an http:// or https:// URL with a host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise t.error(key, f"{where} must be scheme://host:port only, without a path")
+    if parts.password is not None and key == "proxy":
+        raise t.error(key, "the proxy password never lives in the TOML: put the whole URL in an "
+                           "environment variable and name it with polling.proxy_env")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return ProxyConfig(url=f"{parts.scheme}://{host}" + (f":{port}" if port else ""),
+                       username=unquote(parts.username or ""), password=unquote(parts.password or ""))
+
+
+# RFC 9110 token characters: what a header name may be made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Headers monitor sets itself (framing, conditional GET, decompression, proxying): a feed's
+# table may not change them, or conditional GET and the body cap would stop working.
+_MANAGED_HEADERS = frozenset({
+    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+    "upgrade", "accept-encoding", "if-none-match", "if-modified-since", "proxy-authorization",
+    "proxy-connection",
+})
+
+
+def _headers(feed: Table) -> tuple[tuple[str, str], ...]:
+    """A feed's `headers = { "User-Agent" = "...", "Cookie" = "..." }`, checked name by name."""
+    t = feed.table("headers")
+    headers: list[tuple[str, str]] = []
+    for name in t.data:
+        value = t.text(name, required=True, empty=False)
+        if not _HEADER_NAME.fullmatch(name):
+            raise t.error(name, "not a valid HTTP header name")
+        if name.lower() in _MANAGED_HEADERS:
+            raise t.error(name, "monitor sets this header itself; it cannot be configured")
+        if not (value.isascii() and value.isprintable()):
+            raise t.error(name, "a header value must be one line of printable ASCII characters")
+        if name.lower() in (seen.lower() for seen, _ in headers):
+            raise t.error(name, "the same header twice (header names ignore case)")
+        headers.append((name, value))
+    t.done()
+    return tuple(headers)
 
 
 def _nlp(t: Table) -> NlpConfig:
@@ -198,13 +262,23 @@ def _feeds(root: Table) -> tuple[FeedConfig, ...]:
             interval = t.number("interval_minutes", interval, 0.0)
         if interval is not None and interval < 5:
             raise t.error("interval_minutes", f"must be at least 5 (politeness floor); got {interval:g}")
-        full_text = t.get("full_text", bool, False)
-        if full_text and importlib.util.find_spec("trafilatura") is None:
-            raise t.error("full_text", "needs the fulltext extra: pip install 'monitor[fulltext]'")
+        full_text = _full_text(t)
+        if full_text is True and importlib.util.find_spec("trafilatura") is None:
+            raise t.error("full_text", "needs trafilatura, a dependency of monitor: reinstall monitor")
         feeds.append(FeedConfig(url=url, name=t.text("name", parts.hostname),
-                                interval_minutes=interval, full_text=full_text))
+                                interval_minutes=interval, full_text=full_text, headers=_headers(t)))
         t.done()
     return tuple(feeds)
+
+
+def _full_text(t: Table) -> FullText:
+    """full_text: true (every page), false (none) or "auto" (the default: see ingest.fulltext)."""
+    value = t.data.get("full_text", "auto")
+    t.seen.add("full_text")
+    if isinstance(value, bool) or value == "auto":
+        return value  # type: ignore[no-any-return]
+    raise t.error("full_text", f'must be true, false or "auto", not {type_name(value)}'
+                  + (f" {value!r}" if isinstance(value, str) else ""))
 
 
 def _check_references(config: Config, file: str) -> None:

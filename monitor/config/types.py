@@ -31,12 +31,29 @@ class EntityConfig:
     alert: bool = False
 
 
+# full_text: True = always fetch the article page, False = never, "auto" = only for entries
+# that may name a tracked actor and whose feed text is short (monitor/service/pipeline.py).
+FullText = bool | Literal["auto"]
+
+
 @dataclass(frozen=True)
 class FeedConfig:
     url: str
     name: str
     interval_minutes: float | None = None
-    full_text: bool = False
+    full_text: FullText = "auto"
+    # Extra request headers a site demands (a User-Agent, a cookie), sent to the feed's host only.
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """The HTTP(S) proxy every request goes through; the credentials stay out of `url` and out
+    of every repr, log line and error message."""
+
+    url: str  # scheme://host:port, no credentials
+    username: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,7 @@ class PollingConfig:
     user_agent: str = DEFAULT_USER_AGENT
     jitter: float = 0.1
     parse_workers: int = 0
+    proxy: ProxyConfig | None = None
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,8 @@ def _health_view(ctx: RenderContext, h: FeedHealth) -> dict[str, Any]:
         "failures": h.consecutive_failures,
         "last_success": date_time(local(h.last_success), ctx.language) if h.last_success
         else LABELS[ctx.language]["never"],
-        "last_error": clean(h.last_error, ERROR_MAX),
+        # A feed that answers with nothing to read shows its problem where an error would be.
+        "last_error": clean(h.last_error or h.problem, ERROR_MAX),
         "next_retry": date_time(local(h.next_check), ctx.language) if h.next_check else "",
         "disabled": clean(h.disabled_reason, ERROR_MAX),
     }

@@ -20,6 +20,7 @@ from monitor.ingest.politeness import host_key, http_date, parse_retry_after
 from monitor.ingest.transport import ReqwestTransport, Transport, TransportError, WireResponse
 from monitor.models import FetchResult, ServerHints
 
+SiteHeaders = tuple[tuple[str, str], ...]  # a feed's configured headers, in order
 MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = frozenset({301, 308})
 TEMPORARY_REDIRECTS = frozenset({302, 303, 307})
@@ -42,7 +43,7 @@ class Fetcher:
                  clock: Callable[[], datetime]) -> None:
         self.polling = polling
         self._clock = clock  # the caller's clock: Retry-After and Expires are read against it
-        self._transport = transport or ReqwestTransport(max_connections=polling.concurrency)
+        self._transport = transport or ReqwestTransport(max_connections=polling.concurrency, proxy=polling.proxy)
         self._headers = {"User-Agent": polling.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
         self._semaphore = asyncio.Semaphore(polling.concurrency)
         self._host_locks: dict[str, asyncio.Lock] = {}
@@ -56,8 +57,12 @@ class Fetcher:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None, *,
+                    site_headers: SiteHeaders = ()) -> FetchResult:
         """A conditional GET of a feed. 304 gives an empty body and the validators to keep.
+
+        `site_headers` (the feed's configured headers) go to the feed's host only: a redirect to
+        another host does not carry its cookie along.
 
         Raises FeedGoneError on 410, FetchError (with a Retry-After hint) on 429/503, other errors,
         timeouts and network trouble, TooLargeError when the body exceeds the cap.
@@ -68,7 +73,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        result = await self._get(url, headers)
+        result = await self._get(url, headers, site_headers, url)
         if result.status == 304:
             # Servers often omit validators on 304; hand back what we sent so the caller can
             # store the result's validators unconditionally.
@@ -79,9 +84,10 @@ class Fetcher:
             )
         return result
 
-    async def fetch_page(self, url: str) -> FetchResult:
-        """A plain GET of an article page (for full text), with the same limits."""
-        return await self._get(url, {"Accept": PAGE_ACCEPT})
+    async def fetch_page(self, url: str, *, site_headers: SiteHeaders = (), site: str = "") -> FetchResult:
+        """A plain GET of an article page (for full text), with the same limits; `site_headers`
+        go only to the host of `site` (the feed's URL)."""
+        return await self._get(url, {"Accept": PAGE_ACCEPT}, site_headers, site)
 
     def _host_lock(self, url: str) -> asyncio.Lock:
         key = host_key(url)
@@ -90,7 +96,8 @@ class Fetcher:
             lock = self._host_locks[key] = asyncio.Lock()
         return lock
 
-    async def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
+    async def _get(self, url: str, headers: dict[str, str], site_headers: SiteHeaders = (),
+                   site: str = "") -> FetchResult:
         loop = asyncio.get_running_loop()
         deadline: float | None = None
         current = url
@@ -106,7 +113,8 @@ class Fetcher:
                     # The deadline starts once we may actually send: waiting in the queue
                     # behind other feeds is not the server's fault.
                     deadline = loop.time() + self.polling.timeout_seconds
-                status, resp_headers, body = await self._one_request(url, current, headers, deadline)
+                sent = _with_site_headers(headers, site_headers) if _same_host(current, site) else headers
+                status, resp_headers, body = await self._one_request(url, current, sent, deadline)
             if status in PERMANENT_REDIRECTS or status in TEMPORARY_REDIRECTS:
                 location = resp_headers.get("location")
                 if not location:
@@ -132,7 +140,7 @@ class Fetcher:
         try:
             async with asyncio.timeout_at(deadline):
                 # The per-step timeout is a backstop; the real limit is the deadline above.
-                response = await self._transport.get(current, {**self._headers, **headers},
+                response = await self._transport.get(current, _merged(self._headers, headers),
                                                      self.polling.timeout_seconds)
                 try:
                     status = response.status
@@ -153,6 +161,31 @@ class Fetcher:
         except ValueError as exc:
             # Malformed URLs or header values (a stored validator with a newline, say).
             raise FetchError(f"{where}: {_describe(exc)}") from None
+        except BaseException as exc:
+            # A panic in the Rust HTTP client arrives as pyo3's PanicException, a BaseException:
+            # it fails this fetch like any broken exchange instead of ending the daemon. Our own
+            # errors, cancellation and interpreter exits go on as they are.
+            if isinstance(exc, (Exception, asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit)):
+                raise
+            raise FetchError(f"{where}: the HTTP client failed ({_describe(exc)})") from None
+
+
+def _same_host(url: str, site: str) -> bool:
+    try:
+        return bool(site) and host_key(url) == host_key(site)
+    except ValueError:  # not a URL: nothing is sent to it anyway
+        return False
+
+
+def _with_site_headers(headers: dict[str, str], site_headers: SiteHeaders) -> dict[str, str]:
+    """The request's headers with the site's own: a site's Accept or User-Agent wins."""
+    return _merged(headers, dict(site_headers)) if site_headers else headers
+
+
+def _merged(base: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+    """`base` updated with `extra`, names compared without case (one User-Agent, not two)."""
+    replaced = {name.lower() for name in extra}
+    return {**{k: v for k, v in base.items() if k.lower() not in replaced}, **extra}
 
 
 def _check_scheme(url: str, current: str) -> None:
@@ -164,7 +197,7 @@ def _check_scheme(url: str, current: str) -> None:
         raise FetchError(f"{url}: refusing to fetch non-HTTP URL {current!r}")
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: BaseException) -> str:
     text = str(exc) or exc.__class__.__name__
     return f"{exc.__class__.__name__}: {text}" if text != exc.__class__.__name__ else text
 

@@ -11,7 +11,7 @@ import calendar
 import hashlib
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,12 +21,12 @@ import feedparser
 
 from monitor.errors import NotAFeedError
 from monitor.ingest.dates import has_italian_word, parse_loose_date
-from monitor.ingest.parse_common import read_common_feed
+from monitor.ingest.repair import repair_text
 from monitor.ingest.textclean import html_to_text
 from monitor.ingest.urls import normalise_url
 from monitor.models import Entry, ParsedFeed
 
-__all__ = ["html_to_text", "normalise_url", "parse_feed", "parse_loose_date"]
+__all__ = ["html_to_text", "normalise_url", "parse_feed", "parse_loose_date", "reader_warning", "reading_problem"]
 
 # A publication date this far in the future is a broken clock or template, not news.
 FUTURE_SLACK = timedelta(days=1)
@@ -54,15 +54,77 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str, now: datetime)
     # https://host/feed/12345, and a feed that moves (301) would then change every identity key.
     # We resolve relative *links* ourselves against `url` (an absolute xml:base still applies).
     response_headers.pop("content-location", None)
-    common = read_common_feed(body, response_headers)
+    common = _read_common(body, response_headers)
     if common is not None:
         title, ttl, raw_entries, problem = common.title, common.ttl, common.entries, None
     else:
         title, ttl, raw_entries, problem = _read_with_feedparser(body, response_headers, url)
     entries = _unique_url_keys([_entry(e, url, now) for e in raw_entries])
     problems = "; ".join(p for p in (guard_problem, repair_problem, problem) if p) or None
-    return ParsedFeed(title=html_to_text(title) or None, entries=entries, ttl_minutes=_ttl(ttl),
+    return ParsedFeed(title=repair_text(html_to_text(title)) or None, entries=entries, ttl_minutes=_ttl(ttl),
                       problem=problems)
+
+
+CommonReader = Callable[[bytes, Mapping[str, str]], Any]
+# A tiny feed both readers must read alike before the lxml reader is trusted (see _common_reader).
+_PROBE = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Prova</title>'
+          b"<ttl>30</ttl><item><title>Titolo &amp; altro</title><link>/a?x=1&amp;y=2</link>"
+          b'<guid isPermaLink="false">id-1</guid><pubDate>Wed, 16 Nov 2022 00:38:15 +0100</pubDate>'
+          b"<description>&lt;p&gt;Sam Altman &#232; qui.&lt;/p&gt;</description></item></channel></rss>")
+
+
+def _common_reader() -> tuple[CommonReader | None, str | None]:
+    """The lxml reader, or None and why: it leans on feedparser internals (parse_rules,
+    parse_common), which a feedparser release may rename or change. Checked once, at import:
+    the internals must import, and the probe feed must read exactly as feedparser reads it.
+    Without them every feed goes to feedparser: slower, never wrong.
+    """
+    try:
+        from monitor.ingest.parse_common import read_common_feed
+    except (ImportError, AttributeError) as exc:  # a missing module, name or class attribute
+        return None, f"{exc.__class__.__name__}: {exc}"
+    probe_url, when = "https://probe.invalid/feed", datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        common = read_common_feed(_PROBE, {})
+        fast = None if common is None else [_entry(e, probe_url, when) for e in common.entries]
+        slow = [_entry(e, probe_url, when) for e in _read_with_feedparser(_PROBE, {}, probe_url)[2]]
+    except Exception as exc:  # noqa: BLE001 - any failure of the internals means: do not use them
+        return None, f"{exc.__class__.__name__}: {exc}"
+    if fast != slow:
+        return None, "it no longer reads a probe feed as feedparser does"
+    return read_common_feed, None
+
+
+def reader_warning() -> str | None:
+    """What the daemon logs once at start-up when the fast feed reader is off, else None."""
+    if _READER_PROBLEM is None:
+        return None
+    return (f"the fast feed reader is off, every feed is read with feedparser (slower): "
+            f"feedparser {feedparser.__version__} lacks what it relies on ({_READER_PROBLEM}); "
+            f"install the feedparser version pinned in pyproject.toml")
+
+
+def _read_common(body: bytes, headers: Mapping[str, str]) -> Any:
+    """The lxml reader's CommonFeed, or None: not common, reader off, or the reader broke."""
+    if _COMMON_READER is None:
+        return None
+    try:
+        return _COMMON_READER(body, headers)
+    except Exception:  # noqa: BLE001 - an internal that changed behaviour: feedparser reads it
+        return None
+
+
+def reading_problem(parsed: ParsedFeed) -> str | None:
+    """Why a feed that answered still deserves an operator's look, or None.
+
+    A document with no entries parses as a valid, empty feed, and yet polling it brings nothing:
+    a feed emptied by a CMS change, a category nobody writes in, an error page that happens to
+    be RSS. It is not an error (the poll succeeded), but it is not ok either.
+    """
+    if parsed.entries:
+        return None
+    detail = f" ({parsed.problem})" if parsed.problem else ""
+    return f"the feed answered with no entries{detail}"
 
 
 def _read_with_feedparser(body: bytes, headers: dict[str, str],
@@ -184,8 +246,11 @@ def _ttl(value: object) -> int | None:
 
 
 def _entry(raw: Any, feed_url: str, now: datetime) -> Entry:
-    title = html_to_text(raw.get("title", ""))
-    text = _text(raw)
+    """One raw entry from either reader (lxml or feedparser): every entry's text passes here, so
+    mojibake is repaired here, once, for both."""
+    title = repair_text(html_to_text(raw.get("title", "")))
+    # A post whose body is empty or a template placeholder still has its title to show.
+    text = _text(raw) or title
     url = _link(raw, feed_url)
     guid = (raw.get("id") or "").strip() or None
     published = _published(raw, now)
@@ -264,10 +329,22 @@ def _text(raw: Any) -> str:
     for value, kind in candidates:
         if not value.strip():
             continue
-        text = _plain(value) if kind == "text/plain" else html_to_text(value)
-        if text:
+        text = repair_text(_plain(value) if kind == "text/plain" else html_to_text(value))
+        if text and not is_placeholder(text):
             return text
     return ""
+
+
+# Bodies some CMS templates publish when the field was never filled in: a post whose content is
+# one of these falls back to its summary, then to its title.
+_PLACEHOLDERS = frozenset({"content", "contenuto", "description", "descrizione", "summary", "body",
+                           "text", "null", "none", "undefined", "n/a", "nan", "..."})
+
+
+def is_placeholder(text: str) -> bool:
+    """True for a body that says nothing: a template placeholder word or punctuation alone."""
+    short = text.strip().strip("[](){}<>\"'`").strip().lower()
+    return short in _PLACEHOLDERS or not any(c.isalnum() for c in short)
 
 
 def _plain(value: str) -> str:
@@ -303,3 +380,6 @@ def _published(raw: Any, now: datetime) -> datetime | None:
     if when is not None and now.tzinfo is not None and when > now + FUTURE_SLACK:
         return None  # the store falls back to first-seen time
     return when
+
+
+_COMMON_READER, _READER_PROBLEM = _common_reader()

@@ -24,7 +24,12 @@ def html_to_text(html: str) -> str:
             return " ".join(html.split())  # one line of plain words (most titles): nothing to decode
         if (simple := _simple_html_to_text(html)) is not None:
             return simple
-    text = get_text(html) if ("<" in html or "&" in html) else html
+    return tidy_spaces(get_text(html) if ("<" in html or "&" in html) else html)
+
+
+def tidy_spaces(text: str) -> str:
+    """Plain text with control characters dropped, runs of spaces (no-break ones too) made one,
+    lines stripped and at most one blank line between paragraphs."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

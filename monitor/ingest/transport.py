@@ -8,8 +8,10 @@ The fetcher asks for exactly what it uses (a status, lower-cased headers, raw bo
 redirects, decompression, the body cap and the overall deadline stay in fetch.py.
 
 What this transport promises: no redirects followed, bodies handed over exactly as sent (no
-decompression), no cookies kept, no proxy from the environment, and network failures raised as
-TransportError subclasses named after what went wrong (ConnectError, ReadTimeout, …).
+decompression), no cookies kept, no proxy from the environment (only polling.proxy, whose
+credentials go in a Proxy-Authorization header, never in a URL that an error could repeat),
+and network failures raised as TransportError subclasses named after what went wrong
+(ConnectError, ReadTimeout, …).
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from typing import Protocol
 from pyreqwest import exceptions as errors
 from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.exceptions import PyreqwestError
+from pyreqwest.proxy import ProxyBuilder
 from pyreqwest.request import StreamRequest
 from pyreqwest.response import Response
+
+from monitor.config.types import ProxyConfig
 
 
 class TransportError(Exception):
@@ -76,7 +81,8 @@ class ReqwestTransport:
     costs about half the daemon CPU it did on aiohttp (see the module docstring).
     """
 
-    def __init__(self, max_connections: int, extra_ca_pem: bytes | None = None) -> None:
+    def __init__(self, max_connections: int, extra_ca_pem: bytes | None = None,
+                 proxy: ProxyConfig | None = None) -> None:
         builder = (
             ClientBuilder().follow_redirects(False).no_proxy().http1_only()
             .gzip(False).deflate(False).brotli(False).zstd(False)  # bodies exactly as sent
@@ -87,6 +93,8 @@ class ReqwestTransport:
         )
         if extra_ca_pem is not None:
             builder = builder.add_root_certificate_pem(extra_ca_pem)
+        if proxy is not None:
+            builder = builder.proxy(_proxy(proxy))
         self._builder = builder
         self._client: Client | None = None
         self._timeouts: dict[float, timedelta] = {}
@@ -148,6 +156,14 @@ class _ReqwestResponse:
 
 
 _CLOSING: set[asyncio.Future[None]] = set()
+
+
+def _proxy(proxy: ProxyConfig) -> ProxyBuilder:
+    """Every http and https request through `proxy` (https by CONNECT), with Basic credentials."""
+    spec = ProxyBuilder.all(proxy.url)
+    if proxy.username or proxy.password:
+        spec = spec.basic_auth(proxy.username, proxy.password)
+    return spec
 
 
 def _as_transport_error(exc: PyreqwestError) -> TransportError:

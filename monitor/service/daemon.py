@@ -18,6 +18,7 @@ from monitor.config.load import load_config
 from monitor.config.types import Config
 from monitor.errors import ConfigError
 from monitor.ingest.fetch import Fetcher
+from monitor.ingest.parse import reader_warning
 from monitor.service import pipeline
 from monitor.service.sdnotify import monotonic_usec, notify, watchdog_interval
 from monitor.service.workers import analyze_batch, warm_worker
@@ -33,6 +34,8 @@ KEEP_ARTICLES_DAYS = 60
 
 def open_runtime(config: Config) -> pipeline.Runtime:
     """Config, state and NLP pipeline loaded: everything READY=1 promises."""
+    if (warning := reader_warning()) is not None:
+        log.warning(warning)  # once a start: feeds are still read, with feedparser alone
     store = Store(config.database)
     feeds.sync_feeds(store, config.feeds)
     pool = None

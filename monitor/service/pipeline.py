@@ -16,12 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.message import EmailMessage
 
-from monitor.config.types import DigestConfig
+from monitor.config.types import DigestConfig, FeedConfig
 from monitor.digest.alerts import alert_recipients, quiet_until
 from monitor.digest.build import make_message_id, render_alert, render_digest
 from monitor.digest.stories import LEAD_CHARS
 from monitor.errors import FeedGoneError, FetchError, NotAFeedError
-from monitor.ingest.fulltext import fetch_full_text
+from monitor.ingest.fulltext import PageBudget, fetch_full_text, wants_page
+from monitor.ingest.parse import reading_problem
 from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, next_check
 from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints
 from monitor.nlp import normalise_claim_text, rank_key_claims
@@ -66,9 +67,11 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
     # daemon's own parse thread's queue, so a fetch slot never idles behind parsing.
     slots = asyncio.Semaphore(rt.config.polling.concurrency + rt.config.polling.parse_workers + LOCAL_DEPTH)
 
+    pages = PageBudget()  # article pages per host, for the whole cycle
+
     async def bounded(feed: feeds.FeedState) -> PollOutcome:
         async with slots:
-            return await poll_feed(rt, feed)
+            return await poll_feed(rt, feed, pages)
 
     outcomes = list(await asyncio.gather(*(bounded(f) for f in due)))
     _log_capped_alerts(rt)
@@ -83,16 +86,18 @@ def _log_capped_alerts(rt: Runtime) -> None:
         rt.capped_alerts.clear()
 
 
-async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
+async def poll_feed(rt: Runtime, feed: feeds.FeedState, pages: PageBudget | None = None) -> PollOutcome:
     cfg = rt.feed_config(feed.config_url)
     interval = (cfg.interval_minutes if cfg and cfg.interval_minutes else rt.config.polling.interval_minutes)
     try:
-        result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified)
+        result = await rt.fetcher.fetch(feed.url, feed.etag, feed.last_modified,
+                                        site_headers=cfg.headers if cfg else ())
         parsed, may_mention = None, None
         ready: Ready = {}
         if result.status != 304:
-            # A full-text feed's summary says nothing about the page that will replace it.
-            screen = rt.prefilter if cfg is None or not cfg.full_text else None
+            # A full-text feed's summary says nothing about the page that will replace it; in
+            # "auto" mode the screen also picks the entries whose page is worth fetching.
+            screen = rt.prefilter if cfg is None or cfg.full_text is not True else None
             ahead = _analyse_ahead(rt, feed) if screen is not None else None
             parsed, may_mention, ready = await rt.offload.anywhere(parse_and_screen, result.body, result.headers,
                                                                    result.url, rt.clock(), screen, ahead)
@@ -118,12 +123,24 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState) -> PollOutcome:
                       rng=rt.rng, jitter=rt.config.polling.jitter)
     feeds.record_success(rt.store, feed.id, now=now, next_check=when, etag=result.etag,
                          last_modified=result.last_modified, new_url=result.hints.moved_to, ttl_minutes=ttl)
-    if cfg is not None and cfg.full_text:
-        await _fetch_full_texts(rt, new_ids)
+    if parsed is not None:
+        _record_problem(rt, feed, reading_problem(parsed))
+    if cfg is not None and cfg.full_text is not False:
+        await _fetch_full_texts(rt, new_ids, cfg, pages or PageBudget())
     await analyze_articles(rt, new_ids, ready)
     status = "not-modified" if parsed is None else "new"
     log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids) + quiet)
     return PollOutcome(feed.url, status, len(new_ids) + quiet)
+
+
+def _record_problem(rt: Runtime, feed: feeds.FeedState, problem: str | None) -> None:
+    """A feed that answers with nothing to read is a problem for status and the digest (a 304
+    keeps the last verdict: the document did not change)."""
+    if problem is None and feed.last_problem is None:
+        return  # the usual case: no write
+    if problem is not None and feed.last_problem is None:
+        log.warning("feed %s: %s", feed.url, problem)
+    feeds.record_problem(rt.store, feed.id, now=rt.clock(), problem=problem)
 
 
 def _analyse_ahead(rt: Runtime, feed: feeds.FeedState) -> AnalyseAhead | None:
@@ -149,12 +166,12 @@ def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str, hin
     feeds.record_failure(rt.store, feed.id, now=now, next_check=when, error=error, disable=hints.gone)
 
 
-async def _fetch_full_texts(rt: Runtime, article_ids: list[int]) -> None:
+async def _fetch_full_texts(rt: Runtime, article_ids: list[int], cfg: FeedConfig, pages: PageBudget) -> None:
     """Replace feed summaries with the page's main text; the feed's text stays on any failure."""
     for article_id in article_ids:
         story = articles.load_story(rt.store, article_id)
-        if story.url:
-            text = await fetch_full_text(rt.fetcher, story.url)
+        if story.url and wants_page(cfg.full_text, story.text, story.url, pages):
+            text = await fetch_full_text(rt.fetcher, story.url, site_headers=cfg.headers, site=cfg.url)
             if text and len(text) > len(story.text):
                 articles.set_text(rt.store, article_id, text)
 

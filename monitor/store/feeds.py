@@ -25,6 +25,7 @@ class FeedState:
     disabled_reason: str | None
     ttl_minutes: int | None = None
     last_success: datetime | None = None
+    last_problem: str | None = None
 
 
 def sync_feeds(store: Store, feeds: Sequence[FeedConfig]) -> None:
@@ -48,7 +49,7 @@ def _state(row: object) -> FeedState:
         next_check=dt(r["next_check_at"]), first_polled=dt(r["first_polled_at"]),  # type: ignore[index]
         consecutive_failures=r["consecutive_failures"],  # type: ignore[index]
         disabled_reason=r["disabled_reason"], ttl_minutes=r["ttl_minutes"],  # type: ignore[index]
-        last_success=dt(r["last_success_at"]))  # type: ignore[index]
+        last_success=dt(r["last_success_at"]), last_problem=r["last_problem"])  # type: ignore[index]
 
 
 def active_feeds(store: Store) -> list[FeedState]:
@@ -84,6 +85,15 @@ def record_success(store: Store, feed_id: int, *, now: datetime, next_check: dat
         (etag, last_modified, ts(next_check), ts(now), ts(now), ts(now), new_url, ttl_minutes, feed_id))
 
 
+def record_problem(store: Store, feed_id: int, *, now: datetime, problem: str | None) -> None:
+    """What a successful poll found wrong with the document (None: nothing); problem_since keeps
+    the start of a run of polls with a problem."""
+    store.write(
+        "UPDATE feeds SET last_problem = ?, "
+        "problem_since = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(problem_since, ?) END WHERE id = ?",
+        (problem[:500] if problem else None, problem, ts(now), feed_id))
+
+
 def record_failure(store: Store, feed_id: int, *, now: datetime, next_check: datetime,
                    error: str, disable: bool = False) -> None:
     store.write(
@@ -100,11 +110,14 @@ def feed_health(store: Store) -> list[FeedHealth]:
         url=r["url"], name=r["name"], consecutive_failures=r["consecutive_failures"],
         last_success=dt(r["last_success_at"]), last_error=r["last_error"],
         failing_since=dt(r["failing_since"]), next_check=dt(r["next_check_at"]),
-        disabled_reason=r["disabled_reason"]) for r in rows]
+        disabled_reason=r["disabled_reason"], problem=r["last_problem"],
+        problem_since=dt(r["problem_since"])) for r in rows]
 
 
 def failing_feeds(store: Store, now: datetime, after_hours: float) -> list[FeedHealth]:
-    """Feeds failing for longer than the threshold (debounced: a single blip is not reported)."""
+    """Feeds failing, or answering with a problem, for longer than the threshold (debounced: a
+    single blip is not reported)."""
     cutoff = now.timestamp() - after_hours * 3600
     return [h for h in feed_health(store)
-            if h.disabled_reason or (h.failing_since and h.failing_since.timestamp() <= cutoff)]
+            if h.disabled_reason or (h.failing_since and h.failing_since.timestamp() <= cutoff)
+            or (h.problem_since and h.problem_since.timestamp() <= cutoff)]

@@ -140,4 +140,11 @@ ALTER TABLE alerts ADD COLUMN state TEXT NOT NULL DEFAULT 'queued';
 CREATE INDEX alerts_owed ON alerts(state) WHERE state = 'owed'
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+# v6: a feed that answers but gives nothing to read (no entries) is a problem, shown by status
+# and the digest's feed health, though each poll succeeds; problem_since debounces the digest.
+_V6 = """
+ALTER TABLE feeds ADD COLUMN last_problem TEXT;
+ALTER TABLE feeds ADD COLUMN problem_since REAL
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]

@@ -92,8 +92,9 @@ def test_status_while_the_daemon_runs(tmp_path: Path) -> None:
             notify.wait_for("READY=1")
             deadline = time.monotonic() + 30
             while True:  # READY comes before the first poll; wait until the daemon has polled all
-                data = status_json(config)
-                if all(f["last_poll"] for f in data["feeds"]) or time.monotonic() > deadline:
+                data = status_json(config)  # and sent the alert (after the poll's analysis)
+                if all(f["last_poll"] for f in data["feeds"]) and data["outbox"]["sent"] \
+                        or time.monotonic() > deadline:
                     break
                 time.sleep(0.3)
             text = run_monitor("status", "-c", config)

@@ -79,7 +79,7 @@ def _reader_answers(replacement: Any = None) -> Iterator[list[CommonFeed | None]
         answers.append(real(body, headers))
         return answers[-1]
 
-    with mock.patch.object(parse, "read_common_feed", spy):
+    with mock.patch.object(parse, "_COMMON_READER", spy):
         yield answers
 
 
