@@ -21,7 +21,7 @@ from monitor.nlp.grammar import (
     words,
 )
 from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, SPEECH_NOUNS, TIME_NOUNS
-from monitor.nlp.speakers import NO_HOW, How, SpeakerContext, describe
+from monitor.nlp.speakers import NO_HOW, How, Speaker, SpeakerContext, describe
 from monitor.nlp.subjects import skip_apposition, verb_at
 from monitor.nlp.verbs import SPEECH_VERBS
 
@@ -38,10 +38,19 @@ class Attribution:
     cue_start: int = 0
     cue_end: int = 0
     how: How = NO_HOW
+    pro_drop: bool = False  # a verb with no subject of its own: the speaker, if any, was inherited
 
     def why(self, text: str) -> str:
         """The human explanation, built only when a claim is made."""
         return self.rule.format(d=describe(self.how), cue=text[self.cue_start:self.cue_end])
+
+
+def attributed(who: Speaker | None, end: int, rule: str = "{d}", cue_start: int = 0, cue_end: int = 0,
+               pro_drop: bool = False) -> Attribution:
+    """An Attribution to the resolved speaker `who` (None: no speaker), keeping how it was found."""
+    if who is None:
+        return Attribution(None, end, rule, cue_start, cue_end, pro_drop=pro_drop)
+    return Attribution(who.name, end, rule, cue_start, cue_end, who.how, pro_drop or who.inherited)
 
 
 _AFTER_VERB = '{d}, subject of "{cue}" after the quote'
@@ -75,19 +84,19 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
         end = np_forward(ws, k)
         if end > k:
             who = ctx.resolve(ws[k].start, ws[end - 1].end)
-            return Attribution(who, ws[end - 1].end, _AFTER_VERB, ws[i].start, ws[vg - 1].end, ctx.how)
+            return attributed(who, ws[end - 1].end, _AFTER_VERB, ws[i].start, ws[vg - 1].end)
         # pro-drop only when nothing that could be a subject follows the verb
         if not _clause_ends(ws, k):
             return Attribution(None, ws[vg - 1].end)
         who = ctx.inherit(ctx.text[ws[i].start:ws[vg - 1].end], ws[i].start)
-        return Attribution(who, ws[vg - 1].end, "{d} after the quote", how=ctx.how)
+        return attributed(who, ws[vg - 1].end, "{d} after the quote", pro_drop=True)
     end = np_forward(ws, i)
     if end > i:
         k = skip_adverbs(ws, end, 1)
         vg = verb_group(ws, k)
         if vg > k:
             who = ctx.resolve(ws[i].start, ws[end - 1].end)
-            return Attribution(who, ws[vg - 1].end, _AFTER_VERB, ws[k].start, ws[vg - 1].end, ctx.how)
+            return attributed(who, ws[vg - 1].end, _AFTER_VERB, ws[k].start, ws[vg - 1].end)
     return None
 
 
@@ -101,8 +110,8 @@ def _from_organisation(ctx: SpeakerContext, ws: Sequence[Word], k: int) -> Attri
     if k + 1 < len(ws) and ws[k].low in ("da", "dal", "dall", "dalla", "dallo"):
         end = np_forward(ws, k + 1)
         who = ctx.resolve(ws[k + 1].start, ws[end - 1].end) if end > k + 1 else None
-        if who is not None and ctx.kinds.get(who) == "organization":
-            return Attribution(who, ws[end - 1].end, '{d}, source after "{cue}"', ws[0].start, ws[k].end, ctx.how)
+        if who is not None and ctx.kinds.get(who.name) == "organization":
+            return attributed(who, ws[end - 1].end, '{d}, source after "{cue}"', ws[0].start, ws[k].end)
     return None
 
 
@@ -117,8 +126,7 @@ def _noun_after(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution 
     if end == i + 3:
         return None
     who = ctx.resolve(ws[i + 3].start, ws[end - 1].end)
-    return Attribution(who, ws[end - 1].end, '{d}, owner of "{cue}" after the quote', ws[i].start, ws[i + 2].end,
-                       ctx.how)
+    return attributed(who, ws[end - 1].end, '{d}, owner of "{cue}" after the quote', ws[i].start, ws[i + 2].end)
 
 
 def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | None:
@@ -130,8 +138,8 @@ def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | Non
             end = np_forward(ws, n + 1)
             if end > n + 1:
                 who = ctx.resolve(ws[n + 1].start, ws[end - 1].end)
-                return Attribution(who, ws[end - 1].end, '{d}, owner of the document after "{cue}"',
-                                   ws[i].start, ws[i + 1].end, ctx.how)
+                return attributed(who, ws[end - 1].end, '{d}, owner of the document after "{cue}"',
+                                  ws[i].start, ws[i + 1].end)
         if not ws[n].alpha:
             break
     return Attribution(None, ws[i + 1].end)
@@ -169,33 +177,32 @@ def before(ctx: SpeakerContext, start: int, colon: int) -> Attribution | None:
         end = np_forward(ws, h)
         if end > h and ws[h].cap and skip_adjuncts(ws, end) == len(ws):
             who = ctx.resolve(ws[h].start, ws[end - 1].end)  # headline style, "Così Altman a Bloomberg:"
-            return Attribution(who, colon, "{d} before the colon, headline style", how=ctx.how)
+            return attributed(who, colon, "{d} before the colon, headline style")
         if end > h and ws[h].cap and end + 1 < len(ws) and ws[end].text == "," and ws[end + 1].low in PREPOSITIONS:
             who = ctx.resolve(ws[h].start, ws[end - 1].end)  # "Sam Altman, dal canto suo:" (no verb at all)
-            return Attribution(who, colon, "{d} before the colon, headline style", how=ctx.how)
+            return attributed(who, colon, "{d} before the colon, headline style")
         if all(w.low in ADVERBS or w.low in ("e", "ed", "ma", "poco", "dopo", ",") for w in ws):
             who = ctx.inherit(ctx.text[ws[0].start:colon + 1], ws[0].start)  # "E poco dopo:"
-            return Attribution(who, colon, how=ctx.how)
+            return attributed(who, colon, pro_drop=True)
         j = skip_apposition(ws, end)
         if end > h and verb_at(ws, j):
             who = ctx.resolve(ws[h].start, ws[end - 1].end)  # "Elon Musk non ci sta:"
-            return Attribution(who, colon, '{d}, subject of "{cue}" before the colon', ws[j].start, ws[-1].end,
-                               ctx.how)
+            return attributed(who, colon, '{d}, subject of "{cue}" before the colon', ws[j].start, ws[-1].end)
         v = len(ws)  # "con un messaggio in inglese:": look for the clause's subject below
     cue_start, cue_end = _cue(ws, v)
     who = subject_before(ctx, ws, v, pro_drop=False)
     if who:
         rule = ('{d} before "{cue}:"' if cue_end == ws[-1].end else '{d}, subject of "{cue}" before the colon'
                 ) if v < len(ws) else "{d}, subject of the clause before the colon"
-        return Attribution(who, colon, rule, cue_start, cue_end, ctx.how)
+        return attributed(who, colon, rule, cue_start, cue_end)
     who = _subject_after(ctx, ws, v)
     if who:
-        return Attribution(who, colon, '{d}, subject after "{cue}" before the colon', cue_start, cue_end, ctx.how)
+        return attributed(who, colon, '{d}, subject after "{cue}" before the colon', cue_start, cue_end)
     who = subject_before(ctx, ws, v)
     if not who:
         return None
-    rule, cue, last, pos = ctx.how  # pro-drop "Ha poi aggiunto:"
-    return Attribution(who, colon, how=(rule, f"{cue}:" if cue_end == ws[-1].end else cue, last, pos))
+    rule, cue, last, pos = who.how  # pro-drop "Ha poi aggiunto:"
+    return attributed(Speaker(who.name, (rule, f"{cue}:" if cue_end == ws[-1].end else cue, last, pos)), colon)
 
 
 def _cue(ws: Sequence[Word], v: int) -> tuple[int, int]:
@@ -230,13 +237,13 @@ def _speech_noun_owner(ctx: SpeakerContext, ws: Sequence[Word]) -> Attribution |
                 who = ctx.resolve(rest[0].start, rest[-1].end)
                 if who is None:
                     return None
-                return Attribution(who, rest[-1].end, '{d}, owner of "{cue}" before the colon',
-                                   ws[max(n - 1, 0)].start, ws[n].end, ctx.how)
+                return attributed(who, rest[-1].end, '{d}, owner of "{cue}" before the colon',
+                                  ws[max(n - 1, 0)].start, ws[n].end)
             return None
     return None
 
 
-def _subject_after(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> str | None:
+def _subject_after(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> Speaker | None:
     """Verb-first clauses: `Sottolinea Sutskever:`, `Lo ha confermato a Wired un portavoce di xAI:`."""
     if v >= len(ws):
         return None
@@ -250,7 +257,7 @@ def _subject_after(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> str | Non
     return ctx.resolve(ws[k].start, ws[end - 1].end)
 
 
-def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bool = True) -> str | None:
+def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bool = True) -> Speaker | None:
     """Subject of the verb at ws[v]: the noun phrase right before it, across appositions.
 
     With no subject of its own the verb inherits the last speaker, unless `pro_drop` is False.
@@ -277,7 +284,7 @@ def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bo
     return _inherit(ctx, ws, v) if pro_drop and _no_subject(segments) else None
 
 
-def _inherit(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> str | None:
+def _inherit(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> Speaker | None:
     start, end = _cue(ws, v)
     return ctx.inherit(ctx.text[start:end], start)
 

@@ -48,5 +48,6 @@ def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quo
             claims.append(claim)
         subject, _ = sentence_subject(ctx, start, end, masked)
         topic = speech_noun_owner(ctx, start, end, masked)
-        ctx.note(topic or (claim.speaker or claim.subject if claim else None) or subject, start)
+        ctx.note(topic.name if topic else (claim.speaker or claim.subject if claim else None)
+                 or (subject.name if subject else None), start)
     return claims

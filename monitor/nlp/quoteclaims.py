@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.models import Claim
-from monitor.nlp.attribution import Attribution, after, before, subject_before
+from monitor.nlp.attribution import Attribution, after, attributed, before, subject_before
 from monitor.nlp.grammar import np_forward, words
 from monitor.nlp.lexicon import ARTICLES
 from monitor.nlp.quotemarks import Quote
-from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.speakers import Speaker, SpeakerContext
 from monitor.nlp.subjects import sentence_subject, skip_apposition
 from monitor.nlp.verbs import SPEECH_VERBS
 
@@ -51,7 +51,7 @@ def quote_claims(ctx: SpeakerContext, sent: SentenceQuotes, prev_speaker: str | 
         second_half, end_of_cue = carried is not None, carried_end
         if carried is not None:
             speaker = carried  # second half of «…», ha detto S, «…»
-        elif attr is not None and attr.how[0] == "inherit" or attr is not None and attr.speaker is None and (
+        elif attr is not None and attr.pro_drop or attr is not None and attr.speaker is None and (
                 stripped.endswith(":")):
             found = _clause_subject(ctx, cursor, q, stripped, attr)  # pro-drop: this sentence's subject first
             speaker = found.speaker if found else None
@@ -100,8 +100,7 @@ def _clause_subject(ctx: SpeakerContext, cursor: int, q: Quote, stripped: str,
             who = _lone_subject(ctx, cursor, q.outer_start)
         if who:
             cue = ctx.text[q.outer_end:attr.end].strip(" ,—–-")
-            return Attribution(who, attr.end, f'{{d}}, subject of the sentence, pro-drop "{cue}" after the quote',
-                               how=ctx.how)
+            return attributed(who, attr.end, f'{{d}}, subject of the sentence, pro-drop "{cue}" after the quote')
     return attr if attr.speaker else None  # `inherit` already refused a last speaker with a rival since
 
 
@@ -121,12 +120,12 @@ def _parsed_speaker(ctx: SpeakerContext, cursor: int, q: Quote, nxt: int) -> Att
             who = ctx.resolve(*parse.np_span(tok))
             if who:
                 rule = f'{{d}}; parser: nsubj of "{parse.cue(verb)}"' + (" (apposition)" if tok is not subj else "")
-                return Attribution(who, q.outer_end, rule, how=ctx.how)
+                return attributed(who, q.outer_end, rule)
         return None
     return None
 
 
-def _lone_subject(ctx: SpeakerContext, start: int, end: int) -> str | None:
+def _lone_subject(ctx: SpeakerContext, start: int, end: int) -> Speaker | None:
     """`Poi Elon Musk, dal palco di Austin, «…», ha aggiunto`: a noun phrase (and an aside between
     commas) is all that precedes the quotation, so it is the subject of the verb after it."""
     ws = words(ctx.masked, start, end)
@@ -160,6 +159,6 @@ def _embedded(ctx: SpeakerContext, start: int, q: Quote) -> Attribution | None:
         if ws[v].low in SPEECH_VERBS and not ws[v].cap:
             aux = v - 1 if v > 0 and ws[v - 1].low in ("ha", "hanno", "aveva", "avrebbe") else v
             who = subject_before(ctx, ws, aux, pro_drop=False)
-            return Attribution(who, q.outer_start, '{d}, subject of "{cue}" governing the quote',
-                               ws[aux].start, ws[v].end, ctx.how) if who else None
+            return attributed(who, q.outer_start, '{d}, subject of "{cue}" governing the quote',
+                              ws[aux].start, ws[v].end) if who else None
     return None

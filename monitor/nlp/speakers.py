@@ -72,6 +72,21 @@ How = tuple[str, str, str, int]  # (rule, noun phrase or cue, person, offset): s
 NO_HOW: How = ("", "", "", 0)
 
 
+@dataclass(frozen=True)
+class Speaker:
+    """A resolved speaker (tracked id, name or description) and how it was found, for `why`."""
+
+    name: str
+    how: How = NO_HOW
+
+    def describe(self) -> str:
+        return describe(self.how)
+
+    @property
+    def inherited(self) -> bool:
+        return self.how[0] == "inherit"
+
+
 def describe(how: How) -> str:
     """Human words for how a speaker was found: 'speaker "Musk"', 'role "…" tied to X by apposition at 412'."""
     rule, np_text, person, pos = how
@@ -102,9 +117,6 @@ class SpeakerContext:
     short_names: frozenset[str] = frozenset()  # tracked first names and surnames (ambiguous alone)
     person_ents: list[tuple[int, int]] = field(default_factory=list)  # PER spans from a spaCy model
     parse: Parse | None = None  # dependency evidence, when the model has a parser (see depparse)
-    # How the last `resolve` (or pro-drop inheritance) found its speaker: (rule, noun phrase, person,
-    # offset). A tuple, formatted by `describe` only when a claim is made.
-    how: How = NO_HOW
     apposition_at: dict[str, tuple[str, int]] = field(default_factory=dict)  # role key -> (name, offset)
     _hits: dict[re.Pattern[str], tuple[list[int], list[re.Match[str]]]] = field(default_factory=dict)
 
@@ -186,17 +198,16 @@ class SpeakerContext:
             return name
         return None
 
-    def inherit(self, cue: str, pos: int | None = None) -> str | None:
+    def inherit(self, cue: str, pos: int | None = None) -> Speaker | None:
         """The last speaker, for a pro-drop verb (`cue`, at `pos`) with no subject of its own.
 
         None when another person was named between the last speaker and `pos`: the pro-drop verb
         may be theirs (precision first).
         """
         speaker = self.last_speaker
-        if speaker and pos is not None and self.other_person(self.last_speaker_at, pos, speaker):
-            speaker = None
-        self.how = ("inherit", cue, speaker or "", 0)
-        return speaker
+        if not speaker or pos is not None and self.other_person(self.last_speaker_at, pos, speaker):
+            return None
+        return Speaker(speaker, ("inherit", cue, speaker, 0))
 
     def other_person(self, start: int, end: int, speaker: str | None) -> bool:
         """Is a person other than `speaker` named as a possible subject in masked[start:end]?
@@ -232,14 +243,17 @@ class SpeakerContext:
         """"intervistato da Le Monde", "contattata dal Financial Times": an outlet, not a rival speaker."""
         return _INTERVIEWED_BY.search(self.masked, max(0, pos - 40), pos) is not None
 
-    def describe(self) -> str:
-        return describe(self.how)
-
-    def resolve(self, start: int, end: int) -> str | None:
+    def resolve(self, start: int, end: int) -> Speaker | None:
+        """The speaker the noun phrase text[start:end] names, with how it was found, or None."""
         np_text = self.text[start:end].strip(" ,")
         if not np_text or is_platform(np_text):
             return None
-        self.how = ("", np_text, "", 0)
+        found = self._resolve(start, end, np_text)
+        if found is None:
+            return None
+        return found if isinstance(found, Speaker) else Speaker(found, ("", np_text, "", 0))
+
+    def _resolve(self, start: int, end: int, np_text: str) -> Speaker | str | None:
         inside = [f for f in self.mentions if start <= f.start and f.end <= end]
         bare = _ROLE_KEY_DROP.sub("", np_text)
         for f in inside:
@@ -254,26 +268,22 @@ class SpeakerContext:
         head = ws[0].low if ws else ""
         orgs = [f for f in inside if self.kinds.get(f.entity) == "organization"]
         if orgs and head in SPOKES_NOUNS:
-            self.how = ("spokes", np_text, orgs[-1].entity, 0)
-            return orgs[-1].entity
+            return Speaker(orgs[-1].entity, ("spokes", np_text, orgs[-1].entity, 0))
         key = role_key(np_text)
         if key in self.appositions:
             name, pos = self.apposition_at[key]
-            self.how = ("apposition", np_text, name, pos)
-            return self.appositions[key]
+            return Speaker(self.appositions[key], ("apposition", np_text, name, pos))
         if (_definite_role(np_text, head) and len(f" {key}".split(" di ")[-1].split()) == 1
                 and not any(self.kinds.get(f.entity) == "person" for f in inside)):
             # "«…», ha detto l'amministratore delegato di Microsoft" right after "Satya Nadella ha …"
             person = self.recent_person(start, window=400)
             if person and self._fits_role(person, key, start):
-                self.how = ("recent", np_text, person, 0)
-                return person
+                return Speaker(person, ("recent", np_text, person, 0))
             return np_text
         if not any(w.cap for w in ws):
             if head in ROLE_NOUNS and len(ws) <= 3 and not inside:
                 person = self.recent_person(start)
-                self.how = ("recent", np_text, person or "", 0)
-                return person
+                return Speaker(person, ("recent", np_text, person, 0)) if person else None
             return np_text if head in PERSON_NOUNS | SPOKES_NOUNS and len(ws) >= 2 else None
         names = [w for w in ws if w.cap]
         if (ws[0].cap and len(ws) == 1 and not inside and ws[0].text not in self.midcaps

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from monitor.nlp.grammar import Word, np_forward, skip_adverbs, words
 from monitor.nlp.lexicon import AUXILIARIES, PREPOSITIONS
-from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.speakers import Speaker, SpeakerContext
 from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
 _SPEECH_NOUN = re.compile(
@@ -23,7 +23,7 @@ _SPEECH_NOUN = re.compile(
 _FINITE = re.compile(r"[a-zà-ÿ]+(?:a|e|ò|ì|à|ava|eva|iva|ano|ono|avano|evano|ivano|ebbe|ebbero|erà|irà)$")
 
 
-def speech_noun_owner(ctx: SpeakerContext, start: int, end: int, masked: str) -> str | None:
+def speech_noun_owner(ctx: SpeakerContext, start: int, end: int, masked: str) -> Speaker | None:
     """`il commento di Mira Murati` -> "Mira Murati"."""
     m = ctx.first_match(_SPEECH_NOUN, start, end)
     if not m:
@@ -54,7 +54,7 @@ def skip_apposition(ws: Sequence[Word], j: int) -> int:
     return j
 
 
-def sentence_subject(ctx: SpeakerContext, start: int, end: int, masked: str) -> tuple[str | None, int]:
+def sentence_subject(ctx: SpeakerContext, start: int, end: int, masked: str) -> tuple[Speaker | None, int]:
     """(resolved subject, its start offset) when the sentence opens with subject + verb."""
     ws = words(masked, start, end)
     i = 0
