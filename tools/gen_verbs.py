@@ -35,6 +35,7 @@ chiedere domandare esclamare annotare pubblicare cinguettare rimarcare lamentare
 garantire anticipare suggerire ammonire ribattere obiettare rassicurare confidare svelare
 comunicare specificare segnalare scandire tuonare sentenziare minimizzare criticare elogiare
 avvertire riconoscere negare attaccare difendere incalzare esortare invitare
+rivendicare confessare auspicare ripetere sbottare testimoniare riscontrare constatare
 """))
 
 EVENT_LEMMAS = sorted(wordset("""

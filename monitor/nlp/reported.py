@@ -14,8 +14,16 @@ from collections.abc import Sequence
 from monitor.models import Claim
 from monitor.nlp.attribution import subject_before
 from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, verb_group, words
-from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, CONDITIONAL_AUX, PREPOSITIONS, RUMOUR_HEADS
-from monitor.nlp.speakers import PERSON_NOUNS, Speaker, SpeakerContext
+from monitor.nlp.lexicon import (
+    ADVERBS,
+    ARTICLES,
+    AUXILIARIES,
+    CONDITIONAL_AUX,
+    PERSON_NOUNS,
+    PREPOSITIONS,
+    RUMOUR_HEADS,
+)
+from monitor.nlp.speakers import Speaker, SpeakerContext
 from monitor.nlp.subjects import sentence_subject, skip_apposition
 from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
