@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from monitor.nlp.actors import Found
 from monitor.nlp.depparse import Parse
@@ -76,6 +76,7 @@ def _definite_role(np_text: str, head: str) -> bool:
     return head in ROLE_NOUNS and bool(re.match(r"(?:il|lo|la|l['’])\s*[a-z]", np_text, re.I))
 
 
+@lru_cache(maxsize=4096)  # the same noun phrases come back sentence after sentence
 def role_key(text: str) -> str:
     """'lo scienziato capo dell’OpenAI' -> 'scienziato capo di openai'."""
     text = _ROLE_KEY_DROP.sub("", text.strip()).lower().replace("’", "'")
