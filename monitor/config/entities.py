@@ -29,6 +29,8 @@ def load_entities(path: Path, referrer: tuple[str, str] | None = None) -> tuple[
             aliases=_aliases(t),
             exclude=t.strings("exclude"),
             alert=t.get("alert", bool, False),
+            roles=t.strings("roles"),
+            descriptions=t.strings("descriptions"),
         ))
         t.done()
     root.done()

@@ -29,6 +29,8 @@ class EntityConfig:
     aliases: tuple[Alias, ...]
     exclude: tuple[str, ...] = ()
     alert: bool = False
+    roles: tuple[str, ...] = ()  # "CEO di OpenAI": a role that names this actor when no other fits
+    descriptions: tuple[str, ...] = ()  # "colosso di San Francisco": likewise, for any description
 
 
 # full_text: True = always fetch the article page, False = never, "auto" = only for entries

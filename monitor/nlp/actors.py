@@ -51,13 +51,43 @@ def _other_person(text: str, info: AliasInfo, start: int, end: int, table: Alias
     """The other person this first name or surname belongs to, if a name is glued to it."""
     if info.kind == "surname":
         m = _PREV_NAME.search(text, max(0, start - 40), start)
-        if m and m.group(1) != names.first and _name_like(m.group(1), table):
+        if m and not misspelt(m.group(1), names.first) and _name_like(m.group(1), table):
             return _Other(m.group(1), info.text, m.start(1))
     elif info.kind == "first":
         m = _NEXT_NAME.match(text[end:end + 40])
-        if m and m.group(1) != names.last and _name_like(m.group(1), table):
+        if m and not misspelt(m.group(1), names.last) and _name_like(m.group(1), table):
             return _Other(info.text, m.group(1), start)
     return None
+
+
+def misspelt(word: str, name: str) -> bool:
+    """`word` is `name` or a one-letter slip of it ("Alttman", "Altnan", "Marghertia"): same first
+    letter, one letter added, dropped or changed (two for names of eight letters or more)."""
+    if word == name:
+        return True
+    if len(name) < 4 or word[:1] != name[:1] or abs(len(word) - len(name)) > 2:
+        return False
+    return _distance(word.lower(), name.lower()) <= (2 if len(name) >= 8 else 1)
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (short names only)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def _misspelt_full(text: str, info: AliasInfo, start: int, end: int, names: PersonNames) -> int:
+    """End of "Sam Altnan" when a tracked first name is followed by a slip of the surname, else 0."""
+    if info.kind != "first":
+        return 0
+    m = _NEXT_NAME.match(text[end:end + 40])
+    if m and m.group(1) != names.last and misspelt(m.group(1), names.last):
+        return end + m.end(1)
+    return 0
 
 
 def _inside_person(text: str, info: AliasInfo, start: int, end: int, persons: Sequence[tuple[int, int]],
@@ -106,6 +136,10 @@ def resolve(text: str, table: AliasTable, offset: int = 0,
         if not info.case_sensitive and _acronym_clash(info.text, text[s:e]):
             continue
         names = table.persons.get(info.entity)
+        slip_end = _misspelt_full(text, info, s, e, names) if names else 0
+        if names and slip_end:
+            candidates.append((AliasInfo(info.entity, names.full, "full", True, True), s, slip_end))
+            continue  # "Sam Altnan": the tracked person, misspelt
         other = _other_person(text, info, s, e, table, names) if names else None
         if other is None and names and _ambiguous(info.kind):
             other = _inside_person(text, info, s, e, persons, names)
@@ -118,6 +152,7 @@ def resolve(text: str, table: AliasTable, offset: int = 0,
 
 
 _CAPS_HINT = re.compile(r"[A-Z]{4}")
+_QUOTED = re.compile(r"[«“\"][^»”\"\n]*[»”\"]?")
 _LINE = re.compile(r"[^\n]+")
 
 
@@ -131,7 +166,8 @@ def _caps_lines(text: str, table: AliasTable, found: list[Found], offset: int) -
     extra: list[Found] = []
     for line in _LINE.finditer(text):
         body = line.group()
-        if body != body.upper() or sum(c.isalpha() for c in body) < 6:
+        bare = _QUOTED.sub(" ", body)  # "IL CAPO DI ACME ANNA VERDI: «Non vendiamo»": the quote keeps its case
+        if bare != bare.upper() or sum(c.isalpha() for c in body) < 6:
             continue
         s0, e0 = line.span()
         excluded = ([m.span() for m in table.caps_exclude_regex.finditer(text, s0, e0)]
@@ -173,9 +209,15 @@ def _keep_unambiguous(text: str, candidates: list[tuple[AliasInfo, int, int]], o
         if info.kind != "first" or names is None:
             continue
         tracked = [p for p, ent in full + surname_kept if ent == info.entity]
+        rivals = _other_events(text, others, names.first)
         if not any(ent == info.entity for _, ent in full):
-            continue  # a first name alone needs the full name somewhere in the article
-        events = [(p, True) for p in tracked] + _other_events(text, others, names.first)
+            # a first name alone needs the full name somewhere in the article, or a relative of the
+            # tracked person named ("Kimbal Musk … il fratello Elon") and nobody else with that first name
+            if not rivals and any(o.last == names.last for o in others):
+                kept.append(Found(info.entity, s, e, f'first name "{info.text}" in an article about the '
+                                                     f'{names.last} family, no other {info.text} named'))
+            continue
+        events = [(p, True) for p in tracked] + rivals
         if _decide(s, events):
             near = min((p for p, ent in full if ent == info.entity), key=lambda p: abs(p - s))
             kept.append(Found(info.entity, s, e, f'first name "{info.text}" with full name "{names.full}" '

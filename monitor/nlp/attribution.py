@@ -1,4 +1,4 @@
-"""Find who said a quotation: after it, before it (colon), around it, or by continuation.
+"""Find who said a quotation: after it, around it, or by continuation (before a colon: see colon.py).
 
 The shapes, most frequent first in Italian news: `«…», ha scritto Musk su X` (verb, subject),
 `«…», Musk ha detto`, pro-drop `«…», ha detto` (the last speaker), `Altman ha dichiarato: «…»`,
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from monitor.nlp.grammar import (
     Word,
-    is_stop,
     np_backward,
     np_forward,
     skip_adjuncts,
@@ -20,13 +19,18 @@ from monitor.nlp.grammar import (
     verb_group,
     words,
 )
-from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, SPEECH_NOUNS, TIME_NOUNS
-from monitor.nlp.speakers import NO_HOW, How, SpeakerContext, describe
-from monitor.nlp.subjects import skip_apposition, verb_at
+from monitor.nlp.lexicon import (
+    ADVERBS,
+    ARTICLES,
+    PREPOSITIONS,
+    SPEECH_NOUNS,
+    SPOKES_NOUNS,
+    TIME_NOUNS,
+)
+from monitor.nlp.speakers import NO_HOW, How, Speaker, SpeakerContext, describe
 from monitor.nlp.verbs import SPEECH_VERBS
 
-# Participles, gerunds and infinitives are not finite: "per commentare" has no subject of its own.
-_NON_FINITE = ("ato", "uto", "ito", "tto", "sto", "ndo", "are", "ere", "ire")
+# Participles and gerunds open no clause with a subject of their own.
 _PARTICIPLE = ("ato", "ata", "ati", "ate", "uto", "uta", "iti", "ito", "ita", "ando", "endo")
 
 
@@ -38,16 +42,26 @@ class Attribution:
     cue_start: int = 0
     cue_end: int = 0
     how: How = NO_HOW
+    pro_drop: bool = False  # a verb with no subject of its own: the speaker, if any, was inherited
 
     def why(self, text: str) -> str:
         """The human explanation, built only when a claim is made."""
         return self.rule.format(d=describe(self.how), cue=text[self.cue_start:self.cue_end])
 
 
+def attributed(who: Speaker | None, end: int, rule: str = "{d}", cue_start: int = 0, cue_end: int = 0,
+               pro_drop: bool = False) -> Attribution:
+    """An Attribution to the resolved speaker `who` (None: no speaker), keeping how it was found."""
+    if who is None:
+        return Attribution(None, end, rule, cue_start, cue_end, pro_drop=pro_drop)
+    return Attribution(who.name, end, rule, cue_start, cue_end, who.how, pro_drop or who.inherited)
+
+
 _AFTER_VERB = '{d}, subject of "{cue}" after the quote'
 
 
 _DASHES = (",", "—", "–", "-")
+_OBJECT_CLITICS = frozenset(("lo", "la", "l"))
 
 
 def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = False) -> Attribution | None:
@@ -59,14 +73,20 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
     if not ws:
         return None
     i = 1 if ws[0].text in _DASHES else 0
+    if ws[0].text in (":", ".") and len(ws) > 2 and ws[1].low in _OBJECT_CLITICS | {"ha", "hanno"} | SPEECH_VERBS:
+        i = 1  # «…»: lo afferma S / «…». ha commentato S (a lower-case verb: the same sentence)
     if i == 0 and not (comma_optional and verb_group(ws, 0) > 0):
         return None
     if i < len(ws) and ws[i].low == "come":
         i += 1  # «…», come ha spiegato S a Repubblica
+    if i + 1 < len(ws) and ws[i].low in _OBJECT_CLITICS and verb_group(ws, i + 1) > i + 1:
+        i += 1  # «…», lo ha detto S: the clitic is the quotation
     reads = _reads(ctx, ws, i) or _noun_after(ctx, ws, i)
     if reads is not None:
         return reads
     vg = verb_group(ws, i)
+    if vg > i and _governs_che(ws, vg):
+        return Attribution(None, ws[vg - 1].end)  # «…», ha detto che …: the verb reports something else
     if vg > i:
         source = _from_organisation(ctx, ws, vg)
         if source is not None:
@@ -75,20 +95,51 @@ def after(ctx: SpeakerContext, start: int, limit: int, comma_optional: bool = Fa
         end = np_forward(ws, k)
         if end > k:
             who = ctx.resolve(ws[k].start, ws[end - 1].end)
-            return Attribution(who, ws[end - 1].end, _AFTER_VERB, ws[i].start, ws[vg - 1].end, ctx.how)
+            return attributed(who, ws[end - 1].end, _AFTER_VERB, ws[i].start, ws[vg - 1].end)
+        if k + 1 < len(ws) and ws[k].low in ("lo", "la") and ws[k + 1].low in ("stesso", "stessa"):
+            who = ctx.resolve(ws[k].start, ws[k + 1].end)  # "ha aggiunto lo stesso": the last speaker
+            return attributed(who, ws[k + 1].end, _AFTER_VERB, ws[i].start, ws[vg - 1].end)
+        adjunct = ws[skip_adverbs(ws, vg, 1, clitics=False):k]
+        if sum(w.cap for w in adjunct) >= 3:
+            # "ha detto a Radio Uno Anna Verdi, portavoce di Acme": outlet and name glued in one run of
+            # capitals. Where the name starts is unclear: the apposition after it, else no speaker.
+            return attributed(_apposition_source(ctx, ws, k), ws[vg - 1].end, '{d} after "{cue}"',
+                              ws[i].start, ws[vg - 1].end)
         # pro-drop only when nothing that could be a subject follows the verb
-        if not _clause_ends(ws, k):
-            return Attribution(None, ws[vg - 1].end)
+        if not _clause_ends(ws, k) or _plural(ws[i]) and ctx.kinds.get(ctx.last_speaker or "") != "organization":
+            return Attribution(None, ws[vg - 1].end)  # "hanno commentato": not the last person's words
         who = ctx.inherit(ctx.text[ws[i].start:ws[vg - 1].end], ws[i].start)
-        return Attribution(who, ws[vg - 1].end, "{d} after the quote", how=ctx.how)
+        return attributed(who, ws[vg - 1].end, "{d} after the quote", pro_drop=True)
     end = np_forward(ws, i)
     if end > i:
         k = skip_adverbs(ws, end, 1)
         vg = verb_group(ws, k)
+        if vg > k and _governs_che(ws, vg):
+            return Attribution(None, ws[vg - 1].end)  # «…», Musk ha detto che …: not this quote's verb
         if vg > k:
             who = ctx.resolve(ws[i].start, ws[end - 1].end)
-            return Attribution(who, ws[vg - 1].end, _AFTER_VERB, ws[k].start, ws[vg - 1].end, ctx.how)
+            return attributed(who, ws[vg - 1].end, _AFTER_VERB, ws[k].start, ws[vg - 1].end)
     return None
+
+
+def _apposition_source(ctx: SpeakerContext, ws: Sequence[Word], k: int) -> Speaker | None:
+    """`, portavoce di OpenAI` after the speaker: the organisation a spokesperson speaks for."""
+    if k + 3 < len(ws) and ws[k].text == "," and ws[k + 1].low in SPOKES_NOUNS:
+        end = np_forward(ws, k + 3) if ws[k + 2].low in ("di", "del", "della", "dell") else k + 3
+        who = ctx.resolve(ws[k + 1].start, ws[end - 1].end) if end > k + 3 else None
+        return who if who is not None and ctx.kinds.get(who.name) == "organization" else None
+    return None
+
+
+def _plural(w: Word) -> bool:
+    """A third-person plural verb or auxiliary ("hanno", "commentano", "dissero")."""
+    return w.low in ("hanno", "avevano", "avrebbero", "sono", "erano") or w.low.endswith(("ano", "ono", "ero"))
+
+
+def _governs_che(ws: Sequence[Word], vg: int) -> bool:
+    """The verb group ending at ws[vg] introduces a `che` clause of its own (after adjuncts)."""
+    k = skip_adjuncts(ws, skip_adverbs(ws, vg, 1, clitics=False))
+    return k < len(ws) and ws[k].low == "che"
 
 
 def _clause_ends(ws: Sequence[Word], k: int) -> bool:
@@ -101,8 +152,8 @@ def _from_organisation(ctx: SpeakerContext, ws: Sequence[Word], k: int) -> Attri
     if k + 1 < len(ws) and ws[k].low in ("da", "dal", "dall", "dalla", "dallo"):
         end = np_forward(ws, k + 1)
         who = ctx.resolve(ws[k + 1].start, ws[end - 1].end) if end > k + 1 else None
-        if who is not None and ctx.kinds.get(who) == "organization":
-            return Attribution(who, ws[end - 1].end, '{d}, source after "{cue}"', ws[0].start, ws[k].end, ctx.how)
+        if who is not None and ctx.kinds.get(who.name) == "organization":
+            return attributed(who, ws[end - 1].end, '{d}, source after "{cue}"', ws[0].start, ws[k].end)
     return None
 
 
@@ -117,8 +168,7 @@ def _noun_after(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution 
     if end == i + 3:
         return None
     who = ctx.resolve(ws[i + 3].start, ws[end - 1].end)
-    return Attribution(who, ws[end - 1].end, '{d}, owner of "{cue}" after the quote', ws[i].start, ws[i + 2].end,
-                       ctx.how)
+    return attributed(who, ws[end - 1].end, '{d}, owner of "{cue}" after the quote', ws[i].start, ws[i + 2].end)
 
 
 def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | None:
@@ -130,75 +180,14 @@ def _reads(ctx: SpeakerContext, ws: Sequence[Word], i: int) -> Attribution | Non
             end = np_forward(ws, n + 1)
             if end > n + 1:
                 who = ctx.resolve(ws[n + 1].start, ws[end - 1].end)
-                return Attribution(who, ws[end - 1].end, '{d}, owner of the document after "{cue}"',
-                                   ws[i].start, ws[i + 1].end, ctx.how)
+                return attributed(who, ws[end - 1].end, '{d}, owner of the document after "{cue}"',
+                                  ws[i].start, ws[i + 1].end)
         if not ws[n].alpha:
             break
     return Attribution(None, ws[i + 1].end)
 
 
-def _finite_verb(ws: Sequence[Word]) -> int:
-    """Index of the last finite verb group in a clause (auxiliary or speech verb), or -1."""
-    for i in range(len(ws) - 1, -1, -1):
-        low = ws[i].low
-        if low in AUXILIARIES and low not in ("stato", "stata", "stati", "state"):
-            return i
-        if low in SPEECH_VERBS and (not ws[i].cap or i == 0):
-            if i > 0 and (ws[i - 1].low in ARTICLES or ws[i - 1].low in PREPOSITIONS):
-                continue  # "la replica", "con un post": a noun
-            k = skip_adverbs(ws, i - 1, -1)
-            if k >= 0 and ws[k].low in AUXILIARIES:
-                return k  # "Ha poi aggiunto"
-            if not low.endswith(_NON_FINITE):
-                return i
-    return -1
-
-
-def before(ctx: SpeakerContext, start: int, colon: int) -> Attribution | None:
-    """The speaker of `S ha dichiarato: «…»`, `Musk: «…»` or a pro-drop `Ha poi aggiunto: «…»`."""
-    ws: Sequence[Word] = words(ctx.masked, start, colon)
-    if not ws:
-        return None
-    owner = _speech_noun_owner(ctx, ws)
-    if owner is not None:
-        return owner  # "Dura la replica del commissario Thierry Breton:"
-    ws = _drop_parenthesis(ws)
-    v = _finite_verb(ws)
-    if v < 0:
-        h = 1 if ws[0].low in ("così", "e", "ma", "anche", "poi") and len(ws) > 1 else 0
-        end = np_forward(ws, h)
-        if end > h and ws[h].cap and skip_adjuncts(ws, end) == len(ws):
-            who = ctx.resolve(ws[h].start, ws[end - 1].end)  # headline style, "Così Altman a Bloomberg:"
-            return Attribution(who, colon, "{d} before the colon, headline style", how=ctx.how)
-        if end > h and ws[h].cap and end + 1 < len(ws) and ws[end].text == "," and ws[end + 1].low in PREPOSITIONS:
-            who = ctx.resolve(ws[h].start, ws[end - 1].end)  # "Sam Altman, dal canto suo:" (no verb at all)
-            return Attribution(who, colon, "{d} before the colon, headline style", how=ctx.how)
-        if all(w.low in ADVERBS or w.low in ("e", "ed", "ma", "poco", "dopo", ",") for w in ws):
-            who = ctx.inherit(ctx.text[ws[0].start:colon + 1], ws[0].start)  # "E poco dopo:"
-            return Attribution(who, colon, how=ctx.how)
-        j = skip_apposition(ws, end)
-        if end > h and verb_at(ws, j):
-            who = ctx.resolve(ws[h].start, ws[end - 1].end)  # "Elon Musk non ci sta:"
-            return Attribution(who, colon, '{d}, subject of "{cue}" before the colon', ws[j].start, ws[-1].end,
-                               ctx.how)
-        v = len(ws)  # "con un messaggio in inglese:": look for the clause's subject below
-    cue_start, cue_end = _cue(ws, v)
-    who = subject_before(ctx, ws, v, pro_drop=False)
-    if who:
-        rule = ('{d} before "{cue}:"' if cue_end == ws[-1].end else '{d}, subject of "{cue}" before the colon'
-                ) if v < len(ws) else "{d}, subject of the clause before the colon"
-        return Attribution(who, colon, rule, cue_start, cue_end, ctx.how)
-    who = _subject_after(ctx, ws, v)
-    if who:
-        return Attribution(who, colon, '{d}, subject after "{cue}" before the colon', cue_start, cue_end, ctx.how)
-    who = subject_before(ctx, ws, v)
-    if not who:
-        return None
-    rule, cue, last, pos = ctx.how  # pro-drop "Ha poi aggiunto:"
-    return Attribution(who, colon, how=(rule, f"{cue}:" if cue_end == ws[-1].end else cue, last, pos))
-
-
-def _cue(ws: Sequence[Word], v: int) -> tuple[int, int]:
+def cue_span(ws: Sequence[Word], v: int) -> tuple[int, int]:
     """Offsets of the verb group at ws[v] ("ha poi aggiunto", "ha tagliato corto"), else of the clause."""
     if v >= len(ws):
         v = 0
@@ -210,47 +199,7 @@ def _cue(ws: Sequence[Word], v: int) -> tuple[int, int]:
     return ws[v].start, ws[end - 1].end
 
 
-def _drop_parenthesis(ws: Sequence[Word]) -> Sequence[Word]:
-    """"Sam Altman (OpenAI):" -> "Sam Altman"."""
-    if len(ws) > 2 and ws[-1].text == ")":
-        for n in range(len(ws) - 2, 0, -1):
-            if ws[n].text == "(":
-                return ws[:n]
-    return ws
-
-
-def _speech_noun_owner(ctx: SpeakerContext, ws: Sequence[Word]) -> Attribution | None:
-    """`la replica di NP:` / `Il commento di NP:` where NP runs up to the colon."""
-    for n in range(len(ws) - 2, -1, -1):
-        if ws[n].low in SPEECH_NOUNS and (n == 0 or ws[n - 1].low in ARTICLES | {"dura", "secca", "pronta"}):
-            if ws[n + 1].low not in ("di", "del", "dello", "della", "dell", "dei", "degli"):
-                return None
-            rest = ws[n + 2:]
-            if rest and not any(is_stop(w) and w.low not in ("di", "del", "della", "dell") for w in rest):
-                who = ctx.resolve(rest[0].start, rest[-1].end)
-                if who is None:
-                    return None
-                return Attribution(who, rest[-1].end, '{d}, owner of "{cue}" before the colon',
-                                   ws[max(n - 1, 0)].start, ws[n].end, ctx.how)
-            return None
-    return None
-
-
-def _subject_after(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> str | None:
-    """Verb-first clauses: `Sottolinea Sutskever:`, `Lo ha confermato a Wired un portavoce di xAI:`."""
-    if v >= len(ws):
-        return None
-    g = v + 1 if v == 0 and ws[v].cap and ws[v].low in SPEECH_VERBS else verb_group(ws, v)
-    if g == v:
-        return None
-    k = skip_adjuncts(ws, skip_adverbs(ws, g, 1, clitics=False))
-    end = np_forward(ws, k)
-    if end == k or skip_adjuncts(ws, end) != len(ws):
-        return None
-    return ctx.resolve(ws[k].start, ws[end - 1].end)
-
-
-def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bool = True) -> str | None:
+def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bool = True) -> Speaker | None:
     """Subject of the verb at ws[v]: the noun phrase right before it, across appositions.
 
     With no subject of its own the verb inherits the last speaker, unless `pro_drop` is False.
@@ -262,7 +211,9 @@ def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bo
         start = np_backward(ws, j + 1)
         if start <= j:
             if start > 0 and ws[start - 1].low in PREPOSITIONS and not _time_adverbial(ws, start - 1):
-                return None  # "in risposta a Sutskever ha" : a complement, not a subject
+                # "in risposta a Sutskever ha": a complement, not a subject; but "il fondatore e ad di
+                # OpenAI Sam Altman ha": the role's organisation, then the name
+                return _name_after_role(ctx, ws, start, j)
             return ctx.resolve(ws[start].start, ws[j].end)
         if ws[j].low == "che" and j >= 2 and ws[j - 1].text == ",":
             start = np_backward(ws, j - 1)  # "Elon Musk, che su X ha postato:"
@@ -271,14 +222,33 @@ def subject_before(ctx: SpeakerContext, ws: Sequence[Word], v: int, pro_drop: bo
     segments = _segments(ws[:j])
     first = segments[0]
     if _is_np(first):
-        if len(segments) > 1 and _is_np(segments[1]) and not first[0].cap and segments[1][0].cap:
+        if len(segments) > 1 and _is_np(segments[1]) and (not first[0].cap or first[0].low in ARTICLES) and (
+                segments[1][0].cap):
             first = segments[1]  # "Il presidente dell'OpenAI, Greg Brockman, ha ricordato"
         return ctx.resolve(first[0].start, first[-1].end)
+    last = segments[-1]
+    if len(segments) > 1 and len(last) >= 2 and all(w.cap and w.alpha for w in last) and (
+            first[0].low in ARTICLES):
+        return ctx.resolve(last[0].start, last[-1].end)  # "Il commissario per la privacy, Anna Verdi, ha"
     return _inherit(ctx, ws, v) if pro_drop and _no_subject(segments) else None
 
 
-def _inherit(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> str | None:
-    start, end = _cue(ws, v)
+def _name_after_role(ctx: SpeakerContext, ws: Sequence[Word], start: int, j: int) -> Speaker | None:
+    """The person closing `di <Org> <Name>` right before the verb: a tracked person's mention, or the
+    last two of three or more capitalised words."""
+    if ws[start - 1].low not in ("di", "del", "della", "dell", "dello", "dei", "degli", "delle"):
+        return None
+    for f in ctx.mentions:
+        if f.end == ws[j].end and f.start > ws[start].start and ctx.kinds.get(f.entity) == "person":
+            return ctx.resolve(f.start, f.end)
+    caps = ws[start:j + 1]
+    if len(caps) >= 3 and all(w.cap and w.alpha for w in caps):
+        return ctx.resolve(caps[-2].start, caps[-1].end)
+    return None
+
+
+def _inherit(ctx: SpeakerContext, ws: Sequence[Word], v: int) -> Speaker | None:
+    start, end = cue_span(ws, v)
     return ctx.inherit(ctx.text[start:end], start)
 
 

@@ -131,8 +131,8 @@ def np_forward(ws: Sequence[Word], i: int) -> int:
     if j < len(ws) and ws[j].low in ARTICLES | {"un"} and ws[j].alpha:
         j += 1
         head = j
-        while (j < len(ws) and not is_stop(ws[j]) and ws[j].low not in _DI and ws[j].low not in _INNER_STOP
-               and j - head < 4):
+        while (j < len(ws) and (not is_stop(ws[j]) or j == head and _noun_after_article(ws[j]))
+               and ws[j].low not in _DI and ws[j].low not in _INNER_STOP and j - head < 4):
             j += 1
         if j == head:
             return i
@@ -150,13 +150,18 @@ def _complement(ws: Sequence[Word], j: int) -> int:
         if ws[j].low in _DI:
             k = np_forward(ws, j + 1)
         elif j > 0 and ws[j].low in _DA and ws[j - 1].low.endswith(_PARTICIPLES) and not ws[j - 1].cap:
-            k = np_forward(ws, j + 1)  # "la società guidata da Sam Altman"
+            k = np_forward(ws, j + 1)  # "la società guidata da Anna Verdi"
         else:
             break
         if k == j + 1:
             break
         j = k
     return j
+
+
+def _noun_after_article(w: Word) -> bool:
+    """"la replica", "il commento": a speech-verb form right after an article is a noun."""
+    return w.alpha and not w.cap and w.low in SPEECH_VERBS and w.low not in AUXILIARIES
 
 
 def np_backward(ws: Sequence[Word], end: int) -> int:

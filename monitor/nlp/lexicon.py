@@ -69,7 +69,7 @@ investitrice numero capo leader direttore direttrice chief cto cfo coo ad
 
 # Who speaks for an organisation: "un portavoce di OpenAI" speaks for OpenAI.
 SPOKES_NOUNS = wordset("""
-portavoce spokesperson spokesman spokeswoman ufficio nota comunicato azienda società
+portavoce spokesperson spokesman spokeswoman rappresentante ufficio nota comunicato azienda società
 startup compagnia gruppo company vertici management
 """)
 
@@ -95,6 +95,10 @@ nota note comunicato comunicati post intervista lettera messaggio tweet video co
 blog diretta dichiarazione email mail thread live evento palco audizione udienza storia storie
 """)
 
+# Page furniture before a colon: links and section labels, never speakers ("LEGGI ANCHE: «…»").
+FURNITURE = frozenset(("leggi anche", "leggi", "vedi", "vedi anche", "guarda", "guarda anche", "ascolta",
+                       "approfondisci", "potrebbe interessarti", "correlati", "articoli correlati"))
+
 # Nouns for something said: "la replica di Breton:", "il commento di Altman:".
 SPEECH_NOUNS = wordset("""
 commento commenti parole dichiarazione dichiarazioni intervento replica risposta posizione messaggio
@@ -106,3 +110,21 @@ TIME_NOUNS = wordset("""
 ore ora minuti minuto giorni giorno settimane settimana mesi mese anni anno poco tempo istanti
 attimi secondi
 """)
+
+# Nouns that name a person who can speak, beyond the roles used for protagonists.
+PERSON_NOUNS = ROLE_NOUNS | wordset("""
+avvocato avvocata legale legali ministro ministra giudice analista analisti esperto esperta
+docente professore professoressa dottorando dottoranda studente studentessa sindaco deputato
+deputata senatore senatrice giornalista fonte fonti portavoce economista commissario commissaria
+segretario segretaria governatore governatrice consigliere consigliera dipendente dipendenti
+ricercatori funzionario funzionaria procuratore procuratrice garante autorità rappresentante
+magistrato magistrata presidente premier
+""")
+
+# Definite nouns that refer back to the last speaker ("racconta la studentessa", "aggiunge l'azienda").
+ANAPHOR_PERSON = PERSON_NOUNS | wordset("""
+stesso stessa premier tennista campione campionessa allenatore allenatrice giocatore giocatrice atleta
+cantante attore attrice scrittore scrittrice regista pilota politico politica leader giudice modella
+studente studentessa madre padre figlio figlia fratello sorella moglie marito donna uomo ragazzo ragazza
+""")
+ANAPHOR_ORG = wordset("azienda società organizzazione startup compagnia gruppo colosso")

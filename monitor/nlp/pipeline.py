@@ -28,6 +28,7 @@ from monitor.nlp.claims import extract_claims
 from monitor.nlp.depparse import Parse
 from monitor.nlp.quotemarks import find_quotes
 from monitor.nlp.segment import sentence_spans
+from monitor.nlp.speakers import role_key
 
 forget_spacy_cli_stubs()
 ACTORS_KEY = "actors"
@@ -116,13 +117,14 @@ class ClaimExtractor:
     def __init__(self, kinds: dict[str, str] | None = None, parsed: bool = False) -> None:
         self.kinds: dict[str, str] = kinds or {}
         self.short_names: frozenset[str] = frozenset()
+        self.roles: dict[str, frozenset[str]] = {}  # actor id -> role keys of its roles and descriptions
         self.parsed = parsed
 
     def __call__(self, doc: Doc) -> Doc:
         persons = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in PERSON_LABELS]
         parse = Parse(doc) if self.parsed and doc.has_annotation("DEP") else None
         doc._.claims = extract_claims(doc_text(doc), doc._.sent_spans, doc._.quotes, doc._.mentions, self.kinds,
-                                      self.short_names, persons, parse)
+                                      self.short_names, persons, parse, self.roles)
         return doc
 
 
@@ -163,6 +165,8 @@ def set_entities(nlp: Language, entities: Sequence[EntityConfig]) -> None:
     claims = nlp.get_pipe("monitor_claims")
     assert isinstance(claims, ClaimExtractor)
     claims.kinds = {e.id: e.kind for e in entities}
+    claims.roles = {e.id: frozenset(role_key(r) for r in (*e.roles, *e.descriptions)) for e in entities
+                    if e.roles or e.descriptions}
     claims.short_names = frozenset(n for p in actors.table.persons.values() for n in (p.first, p.last))
 
 

@@ -2,7 +2,10 @@
 
 Italian news uses «», “”, straight "", and ‘’ or straight '' (usually nested). The same
 character can open or close (" ' ”) or be an apostrophe (’ '), so each mark is classified by the
-characters around it. Quotations never cross a paragraph (a line break).
+characters around it. Pages in the wild also pair marks wrongly (“…“, «…“, ”…”): a mark that can
+only open still closes an open quotation when it stands where a closing mark stands (after a word,
+before punctuation or a space). Quotations never cross a paragraph (a line break), except that a
+quotation still open when the text ends runs to the end: an excerpt cut inside it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 # opening mark -> closing marks it accepts
-_PAIRS: dict[str, str] = {"«": "»", "“": "”\"", "„": "“”", "‘": "’'", '"': '"”', "'": "'’", "”": "”"}
+_PAIRS: dict[str, str] = {"«": "»“”", "“": "”\"“", "„": "“”", "‘": "’'", '"': '"”“', "'": "'’", "”": "”\"“"}
 _MARKS = frozenset("«»“”„‘’\"'")
 _MARK_OR_BREAK = re.compile("[«»“”„‘’\"'\n]")
 _OPEN_BEFORE = frozenset(" \t\n([{«“‘'’\"—–-/:")  # a mark after these (or at start) can open
@@ -56,7 +59,9 @@ def _role(text: str, i: int) -> str:
         if before in "'’" or (before.isalpha() and c == "’" and after.isspace() and _elided(text, i)):
             return "none"
     if c == "“":
-        return "open"
+        return "both" if can_close and not can_open else "open"  # “…“: a closing “ after a word
+    if c in "”\"" and before in ".!?" and after.isupper():
+        return "open"  # «…».”Poi …”: a mark glued after a full stop, before a capital, opens
     if can_open and can_close:
         return "both"
     if can_open:
@@ -78,20 +83,55 @@ def find_quotes(text: str) -> list[Quote]:
     """All quotations in `text`, outer ones and nested ones, sorted by start."""
     found: list[Quote] = []
     stack: list[tuple[str, int]] = []
+    para = 0  # where the current paragraph starts
     for m in _MARK_OR_BREAK.finditer(text):  # only marks and line breaks: far fewer than characters
         i, c = m.start(), m.group()
         if c == "\n":
+            if len(stack) == 1 and _runs_on(text, para, stack[0], i):
+                found.append(Quote(stack[0][1] + 1, len(text[:i].rstrip()), stack[0][0], "", 0))
             stack.clear()
+            para = i + 1
             continue
         role = _role(text, i)
         if role == "none":
             continue
         if role in ("close", "both") and _close(text, i, c, stack, found):
             continue
+        if not stack and c in "”“»" and role in ("close", "both") and _lost_opening(text, para, i, found):
+            found.append(Quote(para + len(text[para:i]) - len(text[para:i].lstrip()), i, "", c, 0))
+            continue
         if role in ("open", "both"):
             stack.append((c, i))
+    if stack and stack[0][0] in "«“\"" and _after_opening(text, stack[0][1]) and len(text) - stack[0][1] > 2:
+        pos = stack[0][1]  # the excerpt ends inside a quotation opened at a paragraph start or a colon
+        found.append(Quote(pos + 1, len(text.rstrip()), stack[0][0], "", 0))
     found.sort(key=lambda q: q.start)
     return found
+
+
+def _runs_on(text: str, para: int, opener: tuple[str, int], end: int) -> bool:
+    """A quotation over several paragraphs: it opens its paragraph, is still open at the paragraph's end,
+    and the next paragraph opens with a mark again (the Italian convention for a quote that runs on)."""
+    mark, pos = opener
+    if mark not in "«“\"" or text[para:pos].strip() or end - pos < 20:
+        return False
+    nxt = text[end:end + 8].lstrip()
+    return nxt[:1] in ("«", "“", '"')
+
+
+def _lost_opening(text: str, para: int, i: int, found: list[Quote]) -> bool:
+    """A closing mark ends the paragraph with nothing open and no quotation before it in the paragraph:
+    the paragraph is a quotation whose opening mark was lost (a block quote flattened into text)."""
+    rest = text[i + 1:text.find("\n", i) if "\n" in text[i:] else len(text)]
+    body = text[para:i].strip()
+    return (not rest.strip(" .!?…\t") and len(body.split()) >= 4 and body[:1].isupper()
+            and not any(q.start >= para for q in found))
+
+
+def _after_opening(text: str, i: int) -> bool:
+    """The mark at i opens a paragraph or a sentence, or follows a colon: a statement, not a scare quote."""
+    before = text[max(0, i - 3):i].rstrip(" \t")
+    return not before or before.endswith(("\n", ":", ".", "!", "?", "»", "”"))
 
 
 def _close(text: str, i: int, c: str, stack: list[tuple[str, int]], found: list[Quote]) -> bool:

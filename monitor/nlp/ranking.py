@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Collection, Sequence
 
 from monitor.models import Claim, Mention
@@ -11,21 +12,27 @@ from monitor.models import Claim, Mention
 TITLE_WEIGHT = 2.0  # a name in the title makes the article about that actor
 LEAD_WEIGHT = 1.0  # the first paragraph (lead) says what the story is about
 MENTION_WEIGHT = 0.5  # one passing mention alone stays below the default threshold of 1.0
+LEAD_CHARS = 300  # the lead is the first paragraph, at most its first sentences (a page may have no breaks)
 SPEAKER_WEIGHT = 1.0
 SUBJECT_WEIGHT = 0.5
 KIND_RANK = {"quote": 2, "reported": 1, "statement": 0}
 
 
 def salience(text: str, mentions: Sequence[Mention], claims: Sequence[Claim]) -> dict[str, float]:
+    """How much the article is about each actor. A passing mention (one mention in the body, neither
+    in the title nor a speaker or subject of any claim) gets no lead bonus: naming an actor once in
+    the first lines ("la startup fondata da Elon Musk") does not make the story theirs."""
     lead_end = text.find("\n")
-    lead_end = len(text) if lead_end < 0 else lead_end
+    lead_end = min(LEAD_CHARS, len(text) if lead_end < 0 else lead_end)
+    counts = Counter(m.entity for m in mentions)
+    active = {c.speaker for c in claims} | {c.subject for c in claims}
     scores: dict[str, float] = {}
     seen_lead: set[str] = set()
     for m in mentions:
         gain = MENTION_WEIGHT
         if m.in_title:
             gain = TITLE_WEIGHT
-        elif m.start < lead_end and m.entity not in seen_lead:
+        elif m.start < lead_end and m.entity not in seen_lead and (counts[m.entity] > 1 or m.entity in active):
             gain += LEAD_WEIGHT
             seen_lead.add(m.entity)
         scores[m.entity] = scores.get(m.entity, 0.0) + gain

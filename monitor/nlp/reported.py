@@ -14,8 +14,16 @@ from collections.abc import Sequence
 from monitor.models import Claim
 from monitor.nlp.attribution import subject_before
 from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, verb_group, words
-from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, CONDITIONAL_AUX, PREPOSITIONS, RUMOUR_HEADS
-from monitor.nlp.speakers import PERSON_NOUNS, SpeakerContext
+from monitor.nlp.lexicon import (
+    ADVERBS,
+    ARTICLES,
+    AUXILIARIES,
+    CONDITIONAL_AUX,
+    PERSON_NOUNS,
+    PREPOSITIONS,
+    RUMOUR_HEADS,
+)
+from monitor.nlp.speakers import Speaker, SpeakerContext
 from monitor.nlp.subjects import sentence_subject, skip_apposition
 from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
@@ -67,17 +75,19 @@ def reported(ctx: SpeakerContext, start: int, end: int, masked: str) -> Claim | 
                 continue
             if {w.low for w in ws[:np_end]} & RUMOUR_HEADS:
                 return None  # "secondo indiscrezioni": a rumour, left to `statement` (unconfirmed)
-            speaker = ctx.resolve(ws[0].start, ws[np_end - 1].end)
-            if speaker is None:
+            who = ctx.resolve(ws[0].start, ws[np_end - 1].end)
+            if who is None:
                 continue
-            why = f'{ctx.describe()}, source after "{m.group().strip()}"'
+            speaker, why = who.name, f'{who.describe()}, source after "{m.group().strip()}"'
             body_start = ws[np_end].end if np_end < len(ws) and ws[np_end].text == "," else ws[np_end - 1].end
             aside = _aside(ws, np_end)
             if aside:
                 named = ws[np_end + 1].cap and not ws[0].cap and _is_name(ws[np_end + 1:aside])
                 if named:  # "Secondo il ceo di xAI, Elon Musk, …": the name is the source
-                    speaker = ctx.resolve(ws[np_end + 1].start, ws[aside - 1].end) or speaker
-                    why = f'{ctx.describe()}, source after "{m.group().strip()}" and a role'
+                    named_who = ctx.resolve(ws[np_end + 1].start, ws[aside - 1].end)
+                    if named_who is not None:
+                        speaker = named_who.name
+                        why = f'{named_who.describe()}, source after "{m.group().strip()}" and a role'
                 if named or ws[np_end + 1].low in ADVERBS or ws[0].cap and _is_role(ws[np_end + 1:aside]):
                     body_start = ws[aside].end  # "Secondo Altman, ceo di OpenAI, …", "…, però, …": not the claim
             return _claim(ctx, "reported", speaker, body_start, end, sentence, why)
@@ -98,10 +108,10 @@ def _parsed_said_that(ctx: SpeakerContext, start: int, end: int, sentence: str) 
                     if m.dep_ == "mark" and m.lower_ == "che" and m.i > verb.i), None)
         if subj is None or che is None:
             continue
-        speaker = ctx.resolve(*parse.np_span(subj))
-        if speaker:
-            why = f'{ctx.describe()}; parser: nsubj of "{parse.cue(verb)}" before "che"'
-            return _claim(ctx, "reported", speaker, che.idx + len(che), end, sentence, why)
+        who = ctx.resolve(*parse.np_span(subj))
+        if who:
+            why = f'{who.describe()}; parser: nsubj of "{parse.cue(verb)}" before "che"'
+            return _claim(ctx, "reported", who.name, che.idx + len(che), end, sentence, why)
     return None
 
 
@@ -162,23 +172,24 @@ def _said_that(ctx: SpeakerContext, start: int, end: int, masked: str, sentence:
             k = aux  # "Musk ha poi detto che": the subject is before the auxiliary
         elif _NON_FINITE.search(ws[k].low):
             continue  # "assicurarsi che", "dicendo che": no subject of its own
-        speaker = subject_before(ctx, ws, k)
+        who = subject_before(ctx, ws, k)
         cue = ctx.text[ws[k].start:ws[i].end]
-        if speaker:
-            why = (f'pro-drop "{cue}" inherits the last speaker {speaker}' if ctx.how[0] == "inherit"
-                   else f'{ctx.describe()}, subject of "{cue}"')
-            return _claim(ctx, "reported", speaker, *_body(ctx.text, ws[i].end, end), sentence, why)
-        speaker = _coordinated_subject(ctx, ws, k, start, masked)
-        if speaker:
-            why = f'{ctx.describe()}, subject of the first clause, carried over to "{cue}"'
-            return _claim(ctx, "reported", speaker, *_body(ctx.text, ws[i].end, end), sentence, why)
+        if who:
+            why = (f'pro-drop "{cue}" inherits the last speaker {who.name}' if who.inherited
+                   else f'{who.describe()}, subject of "{cue}"')
+            return _claim(ctx, "reported", who.name, *_body(ctx.text, ws[i].end, end), sentence, why)
+        who = _coordinated_subject(ctx, ws, k, start, masked)
+        if who:
+            why = f'{who.describe()}, subject of the first clause, carried over to "{cue}"'
+            return _claim(ctx, "reported", who.name, *_body(ctx.text, ws[i].end, end), sentence, why)
     return None
 
 
 _COORDINATORS = frozenset(("e", "ed", "ma", "però"))
 
 
-def _coordinated_subject(ctx: SpeakerContext, ws: Sequence[Word], k: int, start: int, masked: str) -> str | None:
+def _coordinated_subject(ctx: SpeakerContext, ws: Sequence[Word], k: int, start: int,
+                         masked: str) -> Speaker | None:
     """`Altman non ha commentato, ma in un post su X ha scritto che …`: a coordinated clause with no
     subject of its own (only adverbs and adjuncts after `ma`/`e`) takes the subject the sentence opens
     with, unless another person is named in between (precision first)."""
@@ -192,7 +203,7 @@ def _coordinated_subject(ctx: SpeakerContext, ws: Sequence[Word], k: int, start:
         if p != k:
             return None
         who, at = sentence_subject(ctx, start, ws[c].start, masked)
-        if not who or ctx.other_person(at, ws[k].start, who):
+        if not who or ctx.other_person(at, ws[k].start, who.name):
             return None
         return who
     return None

@@ -11,21 +11,26 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from monitor.nlp.actors import Found
 from monitor.nlp.depparse import Parse
 from monitor.nlp.grammar import Word, is_platform, words
-from monitor.nlp.lexicon import ARTICLES, PREPOSITIONS, ROLE_NOUNS, SPOKES_NOUNS, wordset
+from monitor.nlp.lexicon import (
+    ANAPHOR_ORG,
+    ANAPHOR_PERSON,
+    ARTICLES,
+    FUNCTION_WORDS,
+    FURNITURE,
+    PERSON_NOUNS,
+    PREPOSITIONS,
+    ROLE_NOUNS,
+    SPEECH_NOUNS,
+    SPOKES_NOUNS,
+    wordset,
+)
 
-# Nouns that name a person who can speak, beyond the roles used for protagonists.
-PERSON_NOUNS = ROLE_NOUNS | wordset("""
-avvocato avvocata legale legali ministro ministra giudice analista analisti esperto esperta
-docente professore professoressa dottorando dottoranda studente studentessa sindaco deputato
-deputata senatore senatrice giornalista fonte fonti portavoce economista commissario commissaria
-segretario segretaria governatore governatrice consigliere consigliera dipendente dipendenti
-ricercatori funzionario funzionaria procuratore procuratrice garante autorità rappresentante
-""")
+_DEFINITE = re.compile(r"(?:il|lo|la|l['’])\s*[a-zà-ÿ]", re.I)
 
 # Two or more capitalised words after a lower-case word: an untracked full name ("collega Jan Leike").
 _FULL_NAME = re.compile(
@@ -40,14 +45,24 @@ nelle nell su sul sullo sulla sui sugli sulle sull
 # An interview's agent: the outlet (or journalist) who asked, never the one who answers.
 _INTERVIEWED_BY = re.compile(r"\b(?:intervistat|interpellat|contattat|sentit|raggiunt)[oaie][ \u00a0]+"
                              r"(?:da|dal|dallo|dalla|dai|dagli|dalle|dall['’])[ \u00a0]*\Z", re.I)
-_MIDCAP = re.compile(r"(?:[a-zà-ÿ0-9,;:)»”]|[A-ZÀ-Ý][\w-]+)[ \u00a0]+([A-ZÀ-Ý][\w’'-]*)")
+# Overlapping ("Marco Neri" gives both); the look-ahead on a capital first makes other positions fail fast.
+_MIDCAP = re.compile(r"(?=[A-ZÀ-Ý])(?<=[\w,;:)»”][ \u00a0])([A-ZÀ-Ý][\w’'-]*)")
 _ARTICLE_FIRST = re.compile(r"(?:il|lo|la|l['’]|i|gli|le)\s*[A-Z]", re.I)
+# "la startup fondata da Elon Musk": a participle's agent, not the speaker.
+_AGENT_WORDS = frozenset("da dal dallo dalla dai dagli dalle dall".split())
 _DI_WORDS = frozenset("di del dello della dei degli delle dell".split())
 _ROLE_KEY_DROP = re.compile(r"^(?:(?:il|lo|la|i|gli|le|un|uno|una)\b|l['’]|un['’])\s*", re.I)  # not "Ilya"
 _APPOSITION = re.compile(  # the look-ahead on the first letters skips other positions fast (30 % less time)
     r"(?=[IiLlUu])\b(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|[Uu]n|[Uu]na)\s*"
     r"((?:[a-zà-ÿ]+\s+){0,4}(?:di|del|della|dei|degli|delle|dell['’])\s*[A-Z][\w.]*)"
     r"\s*,\s*([A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+)")
+
+# Without a comma the organisation is one word and the name exactly two: "la presidente della Regione
+# Anna Rossi" (a longer run of capitals is ambiguous: where does the organisation end?).
+_BARE_APPOSITION = re.compile(
+    r"(?=[IiLl])\b(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’])\s*"
+    r"((?:[a-zà-ÿ]+\s+){0,4}(?:di|del|della|dei|degli|delle|dell['’])\s*[A-Z][\w.]*)"
+    r"[ \u00a0]+([A-ZÀ-Ý][a-zà-ÿ’'-]+[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ’'-]+)(?![\w’'-]|[ \u00a0]+[A-ZÀ-Ý])")
 
 
 def _full_name(text: str) -> bool:
@@ -61,6 +76,7 @@ def _definite_role(np_text: str, head: str) -> bool:
     return head in ROLE_NOUNS and bool(re.match(r"(?:il|lo|la|l['’])\s*[a-z]", np_text, re.I))
 
 
+@lru_cache(maxsize=4096)  # the same noun phrases come back sentence after sentence
 def role_key(text: str) -> str:
     """'lo scienziato capo dell’OpenAI' -> 'scienziato capo di openai'."""
     text = _ROLE_KEY_DROP.sub("", text.strip()).lower().replace("’", "'")
@@ -72,6 +88,21 @@ How = tuple[str, str, str, int]  # (rule, noun phrase or cue, person, offset): s
 NO_HOW: How = ("", "", "", 0)
 
 
+@dataclass(frozen=True)
+class Speaker:
+    """A resolved speaker (tracked id, name or description) and how it was found, for `why`."""
+
+    name: str
+    how: How = NO_HOW
+
+    def describe(self) -> str:
+        return describe(self.how)
+
+    @property
+    def inherited(self) -> bool:
+        return self.how[0] == "inherit"
+
+
 def describe(how: How) -> str:
     """Human words for how a speaker was found: 'speaker "Musk"', 'role "…" tied to X by apposition at 412'."""
     rule, np_text, person, pos = how
@@ -79,6 +110,12 @@ def describe(how: How) -> str:
         return f'role "{np_text}" tied to {person} by apposition at {pos}'
     if rule == "recent":
         return f'role "{np_text}" taken as {person}, the person just mentioned'
+    if rule == "bearer":
+        return f'"{np_text}" is {person}, the only other {np_text} named in the article'
+    if rule == "anaphor":
+        return f'"{np_text}" refers back to the last speaker {person}'
+    if rule == "role":
+        return f'"{np_text}" fits {person}, the only actor in the article with that role'
     if rule == "spokes":
         return f'"{np_text}" speaks for {person}'
     if rule == "inherit":
@@ -102,9 +139,7 @@ class SpeakerContext:
     short_names: frozenset[str] = frozenset()  # tracked first names and surnames (ambiguous alone)
     person_ents: list[tuple[int, int]] = field(default_factory=list)  # PER spans from a spaCy model
     parse: Parse | None = None  # dependency evidence, when the model has a parser (see depparse)
-    # How the last `resolve` (or pro-drop inheritance) found its speaker: (rule, noun phrase, person,
-    # offset). A tuple, formatted by `describe` only when a claim is made.
-    how: How = NO_HOW
+    actor_roles: dict[str, frozenset[str]] = field(default_factory=dict)  # from the entities file
     apposition_at: dict[str, tuple[str, int]] = field(default_factory=dict)  # role key -> (name, offset)
     _hits: dict[re.Pattern[str], tuple[list[int], list[re.Match[str]]]] = field(default_factory=dict)
 
@@ -136,14 +171,69 @@ class SpeakerContext:
         return set(_MIDCAP.findall(self.text))
 
     def learn_appositions(self) -> None:
-        for m in _APPOSITION.finditer(self.text):
+        """Roles tied to a name: `il CEO di OpenAI, Sam Altman` and `la presidente della Regione Anna
+        Rossi`. A role tied to two different people in one article is tied to none (precision first)."""
+        clashes: set[str] = set()
+        matches = sorted([*_APPOSITION.finditer(self.text), *_BARE_APPOSITION.finditer(self.text)],
+                         key=lambda m: m.start())
+        for m in matches:
             name_start, name_end = m.span(2)
             tracked = [f.entity for f in self.mentions if name_start <= f.start < name_end]
             person = tracked[0] if tracked else m.group(2)
             key = role_key(m.group(1))
+            if key in clashes or self.appositions.get(key, person) != person:
+                clashes.add(key)
+                self.appositions.pop(key, None)
+                continue
             self.appositions[key] = person
-            self.apposition_at[key] = (m.group(2), m.start())
+            self.apposition_at.setdefault(key, (m.group(2), m.start()))
             self.roles_of.setdefault(person, set()).add(key)
+
+    def _anaphor(self, np_text: str, head: str, n_words: int, pos: int) -> Speaker | None:
+        """`la studentessa`, `lo stesso`, `l'azienda` after a quote: the last speaker, when it is of the
+        right kind (a person for a person noun, a tracked organisation for a company noun), was noted
+        within a few sentences, and nobody else who could speak was named since (precision first)."""
+        speaker = self.last_speaker
+        if not speaker or n_words > 4 or pos - self.last_speaker_at > 900 or not _DEFINITE.match(np_text):
+            return None
+        if head in ANAPHOR_PERSON:
+            fits = (self.kinds.get(speaker) == "person" or _full_name(speaker)
+                    or speaker not in self.kinds and speaker in self.midcaps)  # "Claudia", named mid-sentence
+        elif head in ANAPHOR_ORG:
+            orgs = {f.entity for f in self.mentions if self.kinds.get(f.entity) == "organization"}
+            fits = orgs == {speaker}  # the only tracked organisation in the article
+        else:
+            return None
+        if not fits or self.other_person(self.last_speaker_at, pos, speaker):
+            return None
+        return Speaker(speaker, ("anaphor", np_text, speaker, 0))
+
+    def _other_bearer(self, surname: str, pos: int) -> str | None:
+        """The one untracked full name ending in `surname` written before `pos` ("Kimbal Musk")."""
+        names = {m.group(0) for m in re.finditer(rf"\b[A-ZÀ-Ý][a-zà-ÿ]+[ \u00a0]+{re.escape(surname)}\b", self.text[:pos])
+                 if not any(f.start <= m.start() < f.end for f in self.mentions)}
+        names = {n for n in names if n.split()[0].lower() not in FUNCTION_WORDS}
+        if any(f.start < pos and self.text[f.start:f.end].endswith(surname) for f in self.mentions):
+            return None  # the tracked bearer was named too: the bare surname stays ambiguous
+        return names.pop() if len(names) == 1 else None
+
+    def _actors_by_role(self, key: str) -> list[str]:
+        """The tracked actors named in this article whose entities-file roles or descriptions fit
+        `key` ("patron di tesla e spacex" fits "patron di tesla"). Only one is evidence."""
+        if " " not in key or not self.actor_roles:
+            return []  # a bare noun ("ceo", "società") fits too many
+        parts = key.split()
+        prefixes = {" ".join(parts[:n]) for n in range(2, len(parts) + 1)}
+        return [actor for actor, keys in self.actor_roles.items() if actor in self.present and keys & prefixes]
+
+    @cached_property
+    def mention_starts(self) -> list[int]:
+        return [f.start for f in self.mentions]  # mentions come sorted by start
+
+    @cached_property
+    def present(self) -> frozenset[str]:
+        """The tracked actors named in the article."""
+        return frozenset(f.entity for f in self.mentions)
 
     def _fits_role(self, person: str, key: str, pos: int) -> bool:
         """Can `person` be "il <key>" ("ceo di microsoft")? Not if tied to another role; an untracked
@@ -175,7 +265,7 @@ class SpeakerContext:
         for f in inside:
             if f.end == np_end and f.start > start and self.kinds.get(f.entity) == "person":
                 before = self.text[start:f.start].split()
-                if before and before[-1].lower().rstrip("'’") not in _DI_WORDS:
+                if before and before[-1].lower().rstrip("'’") not in _DI_WORDS | _AGENT_WORDS:
                     return f.entity  # "il fondatore di xAI Elon Musk"; not "l'avvocato di Musk"
         run = 0
         while run < len(ws) and ws[len(ws) - 1 - run].cap:
@@ -186,17 +276,16 @@ class SpeakerContext:
             return name
         return None
 
-    def inherit(self, cue: str, pos: int | None = None) -> str | None:
+    def inherit(self, cue: str, pos: int | None = None) -> Speaker | None:
         """The last speaker, for a pro-drop verb (`cue`, at `pos`) with no subject of its own.
 
         None when another person was named between the last speaker and `pos`: the pro-drop verb
         may be theirs (precision first).
         """
         speaker = self.last_speaker
-        if speaker and pos is not None and self.other_person(self.last_speaker_at, pos, speaker):
-            speaker = None
-        self.how = ("inherit", cue, speaker or "", 0)
-        return speaker
+        if not speaker or pos is not None and self.other_person(self.last_speaker_at, pos, speaker):
+            return None
+        return Speaker(speaker, ("inherit", cue, speaker, 0))
 
     def other_person(self, start: int, end: int, speaker: str | None) -> bool:
         """Is a person other than `speaker` named as a possible subject in masked[start:end]?
@@ -232,48 +321,64 @@ class SpeakerContext:
         """"intervistato da Le Monde", "contattata dal Financial Times": an outlet, not a rival speaker."""
         return _INTERVIEWED_BY.search(self.masked, max(0, pos - 40), pos) is not None
 
-    def describe(self) -> str:
-        return describe(self.how)
-
-    def resolve(self, start: int, end: int) -> str | None:
+    def resolve(self, start: int, end: int) -> Speaker | None:
+        """The speaker the noun phrase text[start:end] names, with how it was found, or None."""
         np_text = self.text[start:end].strip(" ,")
-        if not np_text or is_platform(np_text):
+        if not np_text or is_platform(np_text) or np_text.lower() in FURNITURE:
             return None
-        self.how = ("", np_text, "", 0)
-        inside = [f for f in self.mentions if start <= f.start and f.end <= end]
+        found = self._resolve(start, end, np_text)
+        if found is None:
+            return None
+        return found if isinstance(found, Speaker) else Speaker(found, ("", np_text, "", 0))
+
+    def _resolve(self, start: int, end: int, np_text: str) -> Speaker | str | None:
+        i = bisect_left(self.mention_starts, start)
+        inside = [f for f in self.mentions[i:bisect_left(self.mention_starts, end)] if f.end <= end]
         bare = _ROLE_KEY_DROP.sub("", np_text)
         for f in inside:
             if self.text[f.start:f.end] == bare:
                 return f.entity
         ws = [w for w in words(np_text) if w.low not in ARTICLES]
         if len(ws) == 1 and ws[0].text in self.short_names and not inside:
-            return None  # a bare tracked surname that names someone else here, or is ambiguous
+            # a bare tracked surname that names someone else here: the relative named in full before
+            # ("Kimbal Musk … ha detto Musk"), else ambiguous
+            other = self._other_bearer(ws[0].text, start)
+            return Speaker(other, ("bearer", np_text, other, 0)) if other else None
         named = self._trailing_name(start, end, ws, inside)
         if named:
             return named
         head = ws[0].low if ws else ""
+        if head in SPEECH_NOUNS and len(ws) > 2 and ws[1].low in _DI_WORDS:
+            # "la replica di Anna Verdi, ministra della Salute": the owner of the words speaks
+            lead = len(self.text[start:end]) - len(self.text[start:end].lstrip(" ,"))
+            return self.resolve(start + lead + ws[2].start, end)
         orgs = [f for f in inside if self.kinds.get(f.entity) == "organization"]
         if orgs and head in SPOKES_NOUNS:
-            self.how = ("spokes", np_text, orgs[-1].entity, 0)
-            return orgs[-1].entity
+            return Speaker(orgs[-1].entity, ("spokes", np_text, orgs[-1].entity, 0))
         key = role_key(np_text)
         if key in self.appositions:
             name, pos = self.apposition_at[key]
-            self.how = ("apposition", np_text, name, pos)
-            return self.appositions[key]
+            return Speaker(self.appositions[key], ("apposition", np_text, name, pos))
+        fits = self._actors_by_role(key)
+        if len(fits) == 1:
+            return Speaker(fits[0], ("role", np_text, fits[0], 0))
+        if fits:
+            return None  # "il cofondatore di OpenAI" with two cofounders in the article: no speaker
         if (_definite_role(np_text, head) and len(f" {key}".split(" di ")[-1].split()) == 1
                 and not any(self.kinds.get(f.entity) == "person" for f in inside)):
             # "«…», ha detto l'amministratore delegato di Microsoft" right after "Satya Nadella ha …"
             person = self.recent_person(start, window=400)
             if person and self._fits_role(person, key, start):
-                self.how = ("recent", np_text, person, 0)
-                return person
-            return np_text
+                return Speaker(person, ("recent", np_text, person, 0))
+            # "il CEO di Acme" is a description worth keeping; "il CEO", "il ceo del gruppo" name no one
+            return np_text if any(w.cap for w in ws[1:]) else None
         if not any(w.cap for w in ws):
             if head in ROLE_NOUNS and len(ws) <= 3 and not inside:
                 person = self.recent_person(start)
-                self.how = ("recent", np_text, person or "", 0)
-                return person
+                return Speaker(person, ("recent", np_text, person, 0)) if person else None
+            anaphor = self._anaphor(np_text, head, len(ws), start)
+            if anaphor is not None:
+                return anaphor
             return np_text if head in PERSON_NOUNS | SPOKES_NOUNS and len(ws) >= 2 else None
         names = [w for w in ws if w.cap]
         if (ws[0].cap and len(ws) == 1 and not inside and ws[0].text not in self.midcaps

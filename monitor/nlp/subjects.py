@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from monitor.nlp.grammar import Word, np_forward, skip_adverbs, words
-from monitor.nlp.lexicon import AUXILIARIES, PREPOSITIONS
-from monitor.nlp.speakers import SpeakerContext
+from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, verb_group, words
+from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, TIME_NOUNS
+from monitor.nlp.speakers import Speaker, SpeakerContext
 from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
 _SPEECH_NOUN = re.compile(
@@ -23,7 +23,7 @@ _SPEECH_NOUN = re.compile(
 _FINITE = re.compile(r"[a-zà-ÿ]+(?:a|e|ò|ì|à|ava|eva|iva|ano|ono|avano|evano|ivano|ebbe|ebbero|erà|irà)$")
 
 
-def speech_noun_owner(ctx: SpeakerContext, start: int, end: int, masked: str) -> str | None:
+def speech_noun_owner(ctx: SpeakerContext, start: int, end: int, masked: str) -> Speaker | None:
     """`il commento di Mira Murati` -> "Mira Murati"."""
     m = ctx.first_match(_SPEECH_NOUN, start, end)
     if not m:
@@ -54,15 +54,88 @@ def skip_apposition(ws: Sequence[Word], j: int) -> int:
     return j
 
 
-def sentence_subject(ctx: SpeakerContext, start: int, end: int, masked: str) -> tuple[str | None, int]:
+def sentence_subject(ctx: SpeakerContext, start: int, end: int, masked: str) -> tuple[Speaker | None, int]:
     """(resolved subject, its start offset) when the sentence opens with subject + verb."""
     ws = words(masked, start, end)
-    i = 0
-    while i < len(ws) and ws[i].low in ("e", "ed", "ma", "intanto", "poi", "anche", "invece"):
-        i += 1
+    i = skip_openers(ws)  # "Nel suo racconto, Rossi spiega …": past the opening adverbials
     if i >= len(ws) or ws[i].low in PREPOSITIONS:
         return None, -1
     np_end = np_forward(ws, i)
     if np_end == i or not verb_at(ws, skip_apposition(ws, np_end)):
         return None, -1
     return ctx.resolve(ws[i].start, ws[np_end - 1].end), ws[i].start
+
+
+_LEADERS = frozenset(("e", "ed", "ma", "poi", "anche", "intanto", "invece", "eppure", "quindi", "così", "però", "lì",
+                      "là", "qui", "qua", "insomma", "inoltre", "anzi"))
+
+
+def skip_openers(ws: Sequence[Word], i: int = 0) -> int:
+    """Skip what opens a clause before its subject: conjunctions and adverbs, prepositional and time
+    phrases (`Durante il vertice`, `Sul suo blog,`, `Subito dopo,`) and gerund clauses
+    (`Intervenendo al convegno,`). Returns the index of the first word of the subject or verb."""
+    while i < len(ws):
+        w = ws[i]
+        if w.low in _LEADERS or w.low in ADVERBS:
+            i += 1
+        elif w.low in PREPOSITIONS or w.low.endswith(("ando", "endo")) and not w.cap or w.low in TIME_NOUNS:
+            comma = next((k for k in range(i + 1, min(len(ws), i + 10)) if ws[k].text == ","), -1)
+            if comma > 0:
+                i = comma + 1  # an adverbial closed by a comma
+                continue
+            k = skip_adjuncts(ws, i)
+            if k == i:
+                return i
+            i = k
+        elif w.text == ",":
+            i += 1
+        else:
+            return i
+    return i
+
+
+def opening_subject(ctx: SpeakerContext, ws: Sequence[Word]) -> tuple[Speaker | None, bool]:
+    """(subject, pro_drop) of a clause: the noun phrase after its openers when a finite verb follows
+    (across an apposition or an adjunct: `Rossi dopo il vertice ringrazia:`); pro_drop is True when
+    the openers run straight into the verb (`Nel corso dell'evento ha promesso:`)."""
+    i = skip_openers(ws)
+    if i >= len(ws) and ws and ws[0].low in PREPOSITIONS:
+        return None, True  # only a topic before the colon ("Sulla legge di bilancio:"): the current speaker
+    k = skip_adverbs(ws, i, 1)
+    if i < len(ws) and ws[i].low not in ARTICLES and verb_group(ws, k) > k:
+        return None, True  # straight into a speech verb group: pro-drop
+    end = np_forward(ws, i)
+    if end == i or not (ws[i].cap or ws[i].low in ARTICLES):
+        return None, False
+    j = skip_apposition(ws, end)
+    if not verb_at(ws, j) and _verb_after_adjunct(ws, j) < 0:
+        return None, False
+    return ctx.resolve(ws[i].start, ws[end - 1].end), False
+
+
+def _verb_after_adjunct(ws: Sequence[Word], j: int) -> int:
+    """Index of a finite verb right after a short prepositional adjunct at ws[j] (`dopo la partita
+    ringrazia`), else -1. A word after an article or preposition is a noun ("la partita")."""
+    if j >= len(ws) or ws[j].low not in PREPOSITIONS:
+        return -1
+    for k in range(j + 2, min(len(ws), j + 6)):
+        if not ws[k].alpha:
+            return -1
+        prev = ws[k - 1].low
+        if ws[k].low not in ARTICLES and prev not in ARTICLES and prev not in PREPOSITIONS and verb_at(ws, k):
+            return k
+    return -1
+
+
+def speech_subject(ctx: SpeakerContext, start: int, end: int) -> Speaker | None:
+    """The subject of a sentence whose main verb is a speech verb (`Rossi ha risposto alle critiche.`)."""
+    ws = words(ctx.masked, start, end)
+    i = skip_openers(ws)
+    np_end = np_forward(ws, i)
+    if np_end == i or not (ws[i].cap or ws[i].low in ARTICLES):
+        return None
+    k = skip_adverbs(ws, skip_apposition(ws, np_end), 1)
+    g = verb_group(ws, k)
+    if g == k or ws[g - 1].low.startswith(("chied", "chies", "domand")):
+        return None  # "Rossi ha chiesto a Bianchi …": the quotation after it is the answer, not Rossi's
+    return ctx.resolve(ws[i].start, ws[np_end - 1].end)

@@ -1,13 +1,26 @@
 """Speech and event verbs as surface forms: generated morph-it forms plus hand additions.
 
-The morph-it table misses newer verbs (twittare) and lists some participles under another lemma
-(aggiunto), so those are added here by hand.
+The generated forms live in `data/speech_forms.txt` and `data/event_forms.txt` (one form a line,
+`#` comments), written by `tools/gen_verbs.py` and read once at import. The morph-it table misses
+newer verbs (twittare) and lists some participles under another lemma (aggiunto), so those are
+added here by hand.
 """
 
 from __future__ import annotations
 
+from importlib import resources
+
 from monitor.nlp.lexicon import wordset
-from monitor.nlp.verbs_data import EVENT_FORMS, SPEECH_FORMS
+
+
+def load_forms(name: str) -> frozenset[str]:
+    """The forms listed in the package data file `name` (blank lines and `#` comments skipped)."""
+    text = (resources.files("monitor.nlp") / "data" / name).read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+SPEECH_FORMS = load_forms("speech_forms.txt")
+EVENT_FORMS = load_forms("event_forms.txt")
 
 _HAND_SPEECH = wordset("""
 twittato twittata twitta twittano twittò twittava twittando aggiunto aggiunta aggiunge aggiungono
