@@ -303,7 +303,10 @@ def _link(raw: Any, feed_url: str) -> str | None:
             return None
     if not href:
         return None
-    absolute = urljoin(feed_url, href)
+    try:
+        absolute = urljoin(feed_url, href)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: no usable page, the entry still counts
+        return None
     return normalise_url(absolute) if _is_absolute_http(absolute) else None
 
 

@@ -475,3 +475,10 @@ def test_feedparser_crash_becomes_not_a_feed() -> None:
     # feedparser 6.0.14 raises KeyError('links') on this (found by fuzzing parse_feed).
     with pytest.raises(NotAFeedError, match="is not a feed"):
         parse(b"<channel<entry<link</item</link>")
+
+
+@pytest.mark.parametrize("link", ["http://[::1", "https://[not-an-address]/a", "http://]x[/"])
+def test_an_unparseable_link_leaves_the_entry_without_a_page(link: str) -> None:
+    body = rss(f"<item><title>Titolo</title><link>{link}</link><description>Testo</description></item>")
+    (entry,) = parse(body.encode()).entries
+    assert entry.url is None and entry.title == "Titolo"

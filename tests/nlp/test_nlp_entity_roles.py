@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import DEFAULT_ENTITIES, load_entities
+from monitor.config.entities import load_entities
+from monitor.config.types import DEFAULT_ENTITIES
 from monitor.errors import ConfigError
 
 BASE = '[[entity]]\nid = "anna"\nname = "Anna Verdi"\naliases = ["Anna Verdi"]\n'
