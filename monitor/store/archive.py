@@ -1,0 +1,465 @@
+"""Read-only queries over the archive for the web console: full-text search, actor timelines,
+claims by and about an actor, one story's evidence and deliveries, feed health, sent mail.
+
+`Archive` opens the database read-only (`mode=ro`): it never migrates, never takes a write lock
+and is safe beside a running daemon. It is a Store, so the store's own read helpers
+(`articles.load_stories`, `feeds.feed_health`, `outbox.outbox_summary`) work on it unchanged.
+Each thread gets its own connection (a web server answers from a thread pool).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.errors import StateError
+from monitor.models import ANALYZED, Claim
+from monitor.store.db import Store
+from monitor.store.schema import MIGRATIONS
+
+# Marks around a matching word in a snippet; chosen because feed text never carries them
+# (control characters are cleaned at ingestion) and the web layer escapes everything else.
+HIT_START, HIT_END = "\x02", "\x03"
+SNIPPET_TOKENS = 24
+MAX_COUNTED = 1000  # a result count above this is shown as "1000+": counting is the slow part
+
+
+class Archive(Store):
+    """The state database, read-only, one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        # Not super().__init__(): that creates the folder and migrates the schema.
+        self.path = path
+        self._local = threading.local()
+        open_read_only(path).close()  # fail at start-up, not on the first request
+
+    @property
+    def db(self) -> sqlite3.Connection:  # type: ignore[override]
+        conn: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if conn is None:
+            conn = open_read_only(self.path)
+            self._local.db = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "db", None)
+        if conn is not None:
+            conn.close()
+            self._local.db = None
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection; the schema must be the one this monitor writes (never migrated here)."""
+    if not path.exists():
+        raise StateError(f"the state database {path} does not exist yet: run the daemon "
+                         "(or `monitor once`) with this config first")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10,
+                             check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot read the state database {path}: {exc}") from None
+    if version != len(MIGRATIONS):
+        db.close()
+        newer = version > len(MIGRATIONS)
+        raise StateError(
+            f"the state database {path} has schema version {version}, this monitor expects "
+            f"{len(MIGRATIONS)}: " + ("upgrade monitor" if newer else
+                                      "restart the daemon (or run `monitor once`) to migrate it"))
+    return db
+
+
+# ---------------------------------------------------------------------------------------------
+# Full-text search
+
+_TERM = re.compile(r'"([^"]*)"|([\w]+)(\*?)')
+
+
+def fts_query(text: str) -> str:
+    """The user's words as a safe FTS5 query: every word or "quoted phrase" must match; a
+    trailing * makes a word a prefix. Operators and punctuation are never passed through, so
+    no input can be an FTS5 syntax error."""
+    parts: list[str] = []
+    for phrase, word, star in _TERM.findall(text):
+        words = re.findall(r"\w+", phrase) if phrase else [word]
+        if words:
+            parts.append('"' + " ".join(words) + '"' + ("*" if star and not phrase else ""))
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str = ""
+    actor: str = ""
+    speaker: str = ""
+    kind: str = ""
+    outlet: int | None = None  # feed id
+    since: float | None = None  # unix seconds, inclusive
+    until: float | None = None  # unix seconds, exclusive
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class ClaimHit:
+    kind: str
+    speaker: str | None
+    subject: str | None
+    text: str  # with HIT_START/HIT_END around matching words when the search had words
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    title: str
+    url: str | None
+    when: float
+    outlets: tuple[str, ...]
+    snippet: str  # with HIT_START/HIT_END around matching words
+    claims: tuple[ClaimHit, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: SearchQuery
+    hits: tuple[SearchHit, ...]
+    total: int  # capped at MAX_COUNTED
+    more: bool  # another page exists
+    error: str = ""
+
+
+_WHEN = "COALESCE(a.published_at, a.first_seen_at)"
+
+
+def _filters(q: SearchQuery) -> tuple[list[str], list[object]]:
+    where: list[str] = []
+    params: list[object] = []
+    if q.actor:
+        where.append("EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id AND m.entity = ?)")
+        params.append(q.actor)
+    if q.speaker or q.kind:
+        # Speaker and kind belong to the same claim: "a quote by Musk", not "a quote, and Musk somewhere".
+        cond = ["c.article_id = a.id"]
+        if q.speaker:
+            cond.append("c.speaker = ? COLLATE NOCASE")
+            params.append(q.speaker)
+        if q.kind:
+            cond.append("c.kind = ?")
+            params.append(q.kind)
+        where.append(f"EXISTS (SELECT 1 FROM claims c WHERE {' AND '.join(cond)})")
+    if q.outlet is not None:
+        where.append("EXISTS (SELECT 1 FROM article_sources s WHERE s.article_id = a.id AND s.feed_id = ?)")
+        params.append(q.outlet)
+    if q.since is not None:
+        where.append(f"{_WHEN} >= ?")
+        params.append(q.since)
+    if q.until is not None:
+        where.append(f"{_WHEN} < ?")
+        params.append(q.until)
+    return where, params
+
+
+def search(archive: Store, q: SearchQuery) -> SearchPage:
+    """Articles whose title, text or claims hold every word, newest first, one page of them."""
+    match = fts_query(q.text)
+    if q.text.strip() and not match:
+        return SearchPage(q, (), 0, False, error="no words to search for")
+    where, params = _filters(q)
+    if match:
+        # An article is a hit through its own words or through one of its claims'.
+        where.insert(0, "a.id IN (SELECT rowid FROM article_fts WHERE article_fts MATCH ? UNION "
+                        "SELECT c.article_id FROM claim_fts JOIN claims c ON c.rowid = claim_fts.rowid "
+                        "WHERE claim_fts MATCH ?)")
+        params[:0] = [match, match]
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    db = archive.db
+    offset = (max(q.page, 1) - 1) * q.per_page
+    rows = db.execute(f"SELECT a.id, a.title, a.url, {_WHEN} AS t, substr(a.text, 1, 400) AS lead "
+                      f"FROM articles a {clause} ORDER BY t DESC, a.id DESC LIMIT ? OFFSET ?",
+                      (*params, q.per_page + 1, offset)).fetchall()
+    total = db.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM articles a {clause} LIMIT {MAX_COUNTED})",
+                       params).fetchone()[0]
+    shown = rows[:q.per_page]
+    outlets = _outlets(db, [r["id"] for r in shown])
+    hits = tuple(SearchHit(id=r["id"], title=r["title"], url=r["url"], when=r["t"], outlets=outlets[r["id"]],
+                           snippet=_snippet(db, r["id"], match) if match else _lead(r["lead"]),
+                           claims=_claim_hits(db, r["id"], match, q))
+                 for r in shown)
+    return SearchPage(q, hits, int(total), len(rows) > q.per_page)
+
+
+def _lead(text: str, chars: int = 240) -> str:
+    return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + "…"
+
+
+def _snippet(db: sqlite3.Connection, article_id: int, match: str) -> str:
+    row = db.execute("SELECT snippet(article_fts, -1, ?, ?, '…', ?) FROM article_fts "
+                     "WHERE article_fts MATCH ? AND rowid = ?",
+                     (HIT_START, HIT_END, SNIPPET_TOKENS, match, article_id)).fetchone()
+    if row is not None:
+        return str(row[0])
+    text = db.execute("SELECT substr(text, 1, 400) FROM articles WHERE id = ?", (article_id,)).fetchone()
+    return _lead(text[0] if text else "")
+
+
+def _claim_hits(db: sqlite3.Connection, article_id: int, match: str, q: SearchQuery) -> tuple[ClaimHit, ...]:
+    """The article's claims that hold the words (or pass the speaker/kind filter), highlighted."""
+    found: list[ClaimHit] = []
+    for c in db.execute("SELECT rowid, kind, speaker, subject, text FROM claims WHERE article_id = ? "
+                        "ORDER BY rank IS NULL, rank, start", (article_id,)):
+        if q.speaker and (c["speaker"] or "").casefold() != q.speaker.casefold():
+            continue
+        if q.kind and c["kind"] != q.kind:
+            continue
+        text = c["text"]
+        if match:
+            hit = db.execute("SELECT highlight(claim_fts, 0, ?, ?) FROM claim_fts WHERE claim_fts MATCH ? "
+                             "AND rowid = ?", (HIT_START, HIT_END, match, c["rowid"])).fetchone()
+            if hit is None:
+                continue
+            text = hit[0]
+        elif not (q.speaker or q.kind):
+            continue
+        found.append(ClaimHit(c["kind"], c["speaker"], c["subject"], text))
+        if len(found) == 3:
+            break
+    return tuple(found)
+
+
+def _outlets(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    names: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for r in db.execute("SELECT s.article_id, f.name FROM article_sources s JOIN feeds f ON f.id = s.feed_id "
+                            f"WHERE s.article_id IN ({marks}) ORDER BY s.seen_at, f.id", list(ids)):
+            names[r["article_id"]].append(r["name"])
+    return {i: tuple(n) for i, n in names.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Actors
+
+
+def mention_times(archive: Store, entity: str, since: float) -> list[tuple[int, float]]:
+    """(article id, publication time) of every article naming the actor since `since`."""
+    rows = archive.db.execute(
+        f"SELECT DISTINCT a.id, {_WHEN} AS t FROM mentions m JOIN articles a ON a.id = m.article_id "
+        f"WHERE m.entity = ? AND {_WHEN} >= ?", (entity, since))
+    return [(r["id"], r["t"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """A claim with the article it comes from."""
+
+    claim: Claim
+    article_id: int
+    title: str
+    when: float
+
+
+def _claim_rows(rows: Sequence[sqlite3.Row]) -> list[ClaimRow]:
+    return [ClaimRow(Claim(kind=r["kind"], speaker=r["speaker"], text=r["text"], start=r["start"], end=r["end"],
+                           sentence=r["sentence"], score=r["score"], unconfirmed=bool(r["unconfirmed"]),
+                           subject=r["subject"]), r["article_id"], r["title"], r["t"]) for r in rows]
+
+
+_CLAIM_COLUMNS = (f"c.kind, c.speaker, c.subject, c.text, c.start, c.end, c.sentence, c.score, c.unconfirmed, "
+                  f"c.article_id, a.title, {_WHEN} AS t")
+
+
+def claims_by(archive: Store, speaker: str, limit: int = 20) -> list[ClaimRow]:
+    """The actor's latest claims as speaker (newest stored articles first: claims_speaker index order)."""
+    rows = archive.db.execute(
+        f"SELECT {_CLAIM_COLUMNS} FROM claims c JOIN articles a ON a.id = c.article_id "
+        "WHERE c.speaker = ? ORDER BY c.article_id DESC, c.start LIMIT ?", (speaker, limit)).fetchall()
+    return _claim_rows(rows)
+
+
+def claims_about(archive: Store, entity: str, limit: int = 20) -> list[ClaimRow]:
+    """Claims by others about the actor: its id is the claim's subject, or the claim's words name it."""
+    rows = archive.db.execute(
+        f"SELECT {_CLAIM_COLUMNS} FROM claims c JOIN articles a ON a.id = c.article_id "
+        "WHERE c.rowid IN ("
+        "SELECT c2.rowid FROM claims c2 WHERE c2.subject = ? UNION "
+        "SELECT c3.rowid FROM mentions m JOIN claims c3 ON c3.article_id = m.article_id "
+        "AND m.in_title = 0 AND m.start >= c3.start AND m.end <= c3.end WHERE m.entity = ?) "
+        "AND (c.speaker IS NULL OR c.speaker != ?) ORDER BY c.article_id DESC, c.start LIMIT ?",
+        (entity, entity, entity, limit)).fetchall()
+    return _claim_rows(rows)
+
+
+def named_with(archive: Store, entity: str, article_ids: Sequence[int], limit: int = 10) -> list[tuple[str, int]]:
+    """The actors most often named in the same articles (how many articles), most first."""
+    counts: dict[str, int] = {}
+    ordered = sorted(article_ids)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in archive.db.execute(f"SELECT entity, COUNT(DISTINCT article_id) AS n FROM mentions "
+                                    f"WHERE article_id IN ({marks}) AND entity != ? GROUP BY entity",
+                                    (*chunk, entity)):
+            counts[r["entity"]] = counts.get(r["entity"], 0) + r["n"]
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# Stories
+
+
+def relevant_articles(archive: Store, since: float, *, actor: str = "", outlet: int | None = None,
+                      limit: int = 400) -> list[int]:
+    """Analysed articles naming a tracked actor since `since`, newest first (for the front page)."""
+    where = ["a.status = ?", "a.salience != '{}'", f"{_WHEN} >= ?"]
+    params: list[object] = [ANALYZED, since]
+    if actor:
+        where.append("EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id AND m.entity = ?)")
+        params.append(actor)
+    if outlet is not None:
+        where.append("EXISTS (SELECT 1 FROM article_sources s WHERE s.article_id = a.id AND s.feed_id = ?)")
+        params.append(outlet)
+    rows = archive.db.execute(f"SELECT a.id, {_WHEN} AS t FROM articles a WHERE {' AND '.join(where)} "
+                              "ORDER BY t DESC LIMIT ?", (*params, limit))
+    return [r["id"] for r in rows]
+
+
+def all_claims(archive: Store, article_id: int) -> list[Claim]:
+    """Every claim of the article (the digest keeps only the ranked ones), in text order."""
+    rows = archive.db.execute("SELECT * FROM claims WHERE article_id = ? ORDER BY start", (article_id,))
+    return [Claim(kind=r["kind"], speaker=r["speaker"], text=r["text"], start=r["start"], end=r["end"],
+                  sentence=r["sentence"], score=r["score"], unconfirmed=bool(r["unconfirmed"]),
+                  subject=r["subject"]) for r in rows]
+
+
+def exists(archive: Store, article_id: int) -> bool:
+    return archive.db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone() is not None
+
+
+def same_story_candidates(archive: Store, article_id: int, window_hours: float = 48, limit: int = 300) -> list[int]:
+    """Articles that may report the same event: sharing a claim's words anywhere, or sharing an
+    actor within `window_hours` (the caller decides which are the same story)."""
+    db = archive.db
+    found = [r[0] for r in db.execute(
+        "SELECT DISTINCT c2.article_id FROM claims c JOIN claims c2 ON c2.norm = c.norm "
+        "AND c2.article_id != c.article_id WHERE c.article_id = ? LIMIT ?", (article_id, limit))]
+    row = db.execute(f"SELECT {_WHEN} FROM articles a WHERE a.id = ?", (article_id,)).fetchone()
+    if row is None:
+        return found
+    when, window = row[0], window_hours * 3600
+    found += [r[0] for r in db.execute(
+        f"SELECT DISTINCT a.id FROM mentions m JOIN mentions m2 ON m2.entity = m.entity "
+        f"JOIN articles a ON a.id = m2.article_id WHERE m.article_id = ? AND a.id != ? "
+        f"AND {_WHEN} BETWEEN ? AND ? LIMIT ?", (article_id, article_id, when - window, when + window, limit))]
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outbox_id: int
+    kind: str  # digest | alert
+    name: str  # the digest's name or the alerted entity
+    subject: str
+    status: str
+    created: float
+    sent: float | None
+
+
+def deliveries(archive: Store, article_id: int) -> list[Delivery]:
+    """The digests and alerts this article went out in (or is queued for)."""
+    rows = archive.db.execute(
+        "SELECT o.id, o.kind, d.digest AS name, o.subject, o.status, o.created_at, o.sent_at "
+        "FROM digest_marks d JOIN outbox o ON o.id = d.outbox_id WHERE d.article_id = ? UNION ALL "
+        "SELECT o.id, o.kind, al.entity AS name, o.subject, o.status, o.created_at, o.sent_at "
+        "FROM alerts al JOIN outbox o ON o.id = al.outbox_id WHERE al.article_id = ? ORDER BY 6",
+        (article_id, article_id))
+    return [Delivery(r["id"], r["kind"], r["name"], r["subject"], r["status"], r["created_at"], r["sent_at"])
+            for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Feeds and mail
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    id: int
+    name: str
+    url: str
+    health: str  # ok | failing | disabled | new
+    consecutive_failures: int
+    last_poll: float | None
+    last_success: float | None
+    next_poll: float | None
+    failing_since: float | None
+    last_error: str | None
+    disabled_reason: str | None
+    articles: int = 0
+    pending: int = 0  # stored, waiting for analysis
+    backlog: int = 0  # first-poll backlog, kept unanalysed
+    last_article: float | None = None
+
+
+def feed_rows(archive: Store) -> list[FeedRow]:
+    """Every active feed's health (as `monitor status` reads it) and what it brought."""
+    db = archive.db
+    counts = {r["feed_id"]: r for r in db.execute(
+        "SELECT s.feed_id, COUNT(*) AS n, SUM(a.status = 'pending') AS pending, "
+        "SUM(a.status = 'backlog') AS backlog, MAX(a.first_seen_at) AS last FROM article_sources s "
+        "JOIN articles a ON a.id = s.article_id GROUP BY s.feed_id")}
+    rows: list[FeedRow] = []
+    for r in db.execute("SELECT * FROM feeds WHERE active = 1 ORDER BY name COLLATE NOCASE, id"):
+        health = ("disabled" if r["disabled_reason"] else "failing" if r["consecutive_failures"]
+                  else "ok" if r["last_polled_at"] is not None else "new")
+        c = counts.get(r["id"])
+        rows.append(FeedRow(
+            id=r["id"], name=r["name"], url=r["url"], health=health,
+            consecutive_failures=r["consecutive_failures"], last_poll=r["last_polled_at"],
+            last_success=r["last_success_at"], next_poll=r["next_check_at"], failing_since=r["failing_since"],
+            last_error=r["last_error"], disabled_reason=r["disabled_reason"],
+            articles=c["n"] if c else 0, pending=(c["pending"] or 0) if c else 0,
+            backlog=(c["backlog"] or 0) if c else 0, last_article=c["last"] if c else None))
+    return rows
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    kind: str
+    digest: str | None
+    subject: str
+    recipients: int
+    status: str
+    created: float
+    sent: float | None
+    articles: int = 0
+    entities: tuple[str, ...] = field(default=())
+
+
+def messages(archive: Store, limit: int = 50, offset: int = 0) -> list[Message]:
+    """Digests and alerts in the outbox, newest first (sent, pending and failed)."""
+    rows = archive.db.execute(
+        "SELECT o.id, o.kind, o.digest, o.subject, o.recipients, o.status, o.created_at, o.sent_at, "
+        "(SELECT COUNT(*) FROM digest_marks d WHERE d.outbox_id = o.id) + "
+        "(SELECT COUNT(*) FROM alerts al WHERE al.outbox_id = o.id) AS n, "
+        "(SELECT group_concat(DISTINCT al.entity) FROM alerts al WHERE al.outbox_id = o.id) AS entities "
+        "FROM outbox o ORDER BY o.id DESC LIMIT ? OFFSET ?", (limit, offset))
+    return [Message(r["id"], r["kind"], r["digest"], r["subject"], len(json.loads(r["recipients"])), r["status"],
+                    r["created_at"], r["sent_at"], r["n"], tuple((r["entities"] or "").split(",")) if r["entities"]
+                    else ()) for r in rows]
+
+
+def message_raw(archive: Store, outbox_id: int) -> bytes | None:
+    row = archive.db.execute("SELECT raw FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def outlets(archive: Store) -> list[tuple[int, str]]:
+    """(feed id, name) of every feed, active or not, for the outlet filter."""
+    return [(r["id"], r["name"]) for r in archive.db.execute(
+        "SELECT id, name FROM feeds ORDER BY name COLLATE NOCASE, id")]
