@@ -329,6 +329,13 @@ def relevant_articles(archive: Store, since: float, *, actor: str = "", outlet: 
     return [r["id"] for r in rows]
 
 
+def latest_relevant(archive: Store) -> float | None:
+    """When the newest analysed article naming a tracked actor was published (or first seen)."""
+    row = archive.db.execute(f"SELECT MAX({_WHEN}) FROM articles a WHERE a.status = ? AND a.salience != '{{}}'",
+                             (ANALYZED,)).fetchone()
+    return row[0] if row else None
+
+
 def all_claims(archive: Store, article_id: int) -> list[Claim]:
     """Every claim of the article (the digest keeps only the ranked ones), in text order."""
     rows = archive.db.execute("SELECT * FROM claims WHERE article_id = ? ORDER BY start", (article_id,))

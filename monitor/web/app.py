@@ -35,9 +35,12 @@ TEMPLATES = Path(monitor.__file__).parent / "templates" / "web"
 MAX_FORM_BYTES = 4 * MAX_TEST_CHARS + 1024  # a pasted text, percent-encoded
 
 
-@lru_cache(maxsize=1)
-def _stylesheet() -> bytes:
-    return (TEMPLATES / "console.css").read_bytes()
+STATIC = {"console.css": "text/css", "favicon.svg": "image/svg+xml"}
+
+
+@lru_cache(maxsize=len(STATIC))
+def _static(name: str) -> bytes:
+    return (TEMPLATES / name).read_bytes()
 
 
 def environment(config: Config) -> jinja2.Environment:
@@ -186,8 +189,11 @@ class Pages:
             failed = True
         return self.render(request, "login.html", {"failed": failed}, status=401 if failed else 200)
 
-    def stylesheet(self, request: Request) -> Response:
-        return Response(_stylesheet(), media_type="text/css", headers={"cache-control": "max-age=3600"})
+    def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in STATIC:
+            raise NotFound("no such file")
+        return Response(_static(name), media_type=STATIC[name], headers={"cache-control": "max-age=3600"})
 
 
 def build_app(config: Config, store: Archive, *, token: str | None = None, loopback_only: bool = True) -> Starlette:
@@ -213,7 +219,7 @@ def build_app(config: Config, store: Archive, *, token: str | None = None, loopb
         Route("/entities/test", pages.entity_test, methods=["GET", "POST"]),
         Route("/api/entities/test", pages.entity_test, methods=["POST"]),
         Route(security.LOGIN_PATH, pages.login, methods=["GET", "POST"]),
-        Route("/static/console.css", pages.stylesheet),
+        Route("/static/{name}", g(pages.static)),
     ]
 
     async def missing(request: Request, exc: Exception) -> Response:

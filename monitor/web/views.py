@@ -80,15 +80,17 @@ class Console:
     # -- pages --------------------------------------------------------------------------------
 
     def index(self, *, actor: str = "", outlet: int | None = None, days: int = 3) -> dict[str, Any]:
-        """The latest stories grouped by actor, as the digest groups them."""
-        since = datetime.now(UTC) - timedelta(days=days)
-        ids = archive.relevant_articles(self.store, since.timestamp(), actor=actor, outlet=outlet)
+        """The latest stories grouped by actor, as the digest groups them: the `days` up to the
+        newest story (an archive whose daemon has stopped still shows its last stories)."""
+        newest = archive.latest_relevant(self.store) or datetime.now(UTC).timestamp()
+        since = newest - days * 86400
+        ids = archive.relevant_articles(self.store, since, actor=actor, outlet=outlet)
         threshold = self.config.nlp.relevance_threshold
         loaded = [a for a in articles.load_stories(self.store, ids, text_chars=300)
                   if articles.relevant_entities(a.salience, threshold)]
         sections, _ = arrange(merge_duplicates(loaded), self.config.entities, [actor] if actor else [],
                               max_per_section=10, max_stories=200)
-        return {"days": days, "actor": actor, "outlet": outlet, "filters": self.filters(),
+        return {"days": days, "actor": actor, "outlet": outlet, "filters": self.filters(), "until": iso(newest),
                 "sections": [{"actor": {"id": s.entity.id, "name": s.entity.name}, "more": s.more,
                               "stories": [self.story_summary(st.primary, [m.id for m in st.members], st.outlets())
                                           for st in s.stories]} for s in sections]}
