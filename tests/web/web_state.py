@@ -109,3 +109,19 @@ async def _cycle(config: Config) -> None:
 def stored_titles(database: Path) -> list[str]:
     with sqlite3.connect(database) as db:
         return [r[0] for r in db.execute("SELECT title FROM articles ORDER BY id")]
+
+
+REAL_FEEDS = Path(__file__).resolve().parents[3] / "shared" / "real-feeds" / "it-news"
+
+
+def build_from_files(folder: Path, feed_files: list[Path]) -> State:
+    """Poll these feed documents (served as they are from loopback), send the digest."""
+    routes = {f"/{i}.xml": Route(body=f.read_bytes()) for i, f in enumerate(feed_files)}
+    with serve(routes) as http, SmtpServer() as smtp:
+        config_path = write_config(folder, [(http.url(f"/{i}.xml"), f.name.split("__")[0])
+                                            for i, f in enumerate(feed_files)],
+                                   smtp_port=smtp.port, digest="0 8 * * *", recipients=("redazione@example.com",))
+        config = load_config(config_path)
+        asyncio.run(_cycle(config))
+        mails = len(smtp.messages)
+    return State(config_path, config, config.database, mails)
