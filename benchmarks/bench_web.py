@@ -121,63 +121,71 @@ def build(folder: Path, count: int, seed: int = 7) -> Path:
     return config.path
 
 
-async def timed(client: httpx.AsyncClient, path: str, runs: int) -> list[float]:
+Timing = tuple[str, list[float], list[float], int]  # request, wall ms, CPU ms, results
+
+
+async def timed(client: httpx.AsyncClient, path: str, runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds of each run. CPU time is what the request cost this process:
+    on a machine shared with other work, wall time also counts the waits for a core."""
     await client.get(path)  # warm: the first request of each query reads its pages from disk
-    times = []
+    wall, cpu = [], []
     for _ in range(runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         response = await client.get(path)
-        times.append((time.perf_counter() - t) * 1000)
+        wall.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
         assert response.status_code == 200, (path, response.status_code)
-    return times
+    return wall, cpu
 
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 else values[0]
 
 
-async def measure(config_path: Path, runs: int) -> dict[str, list[tuple[str, list[float], int]]]:
+async def measure(config_path: Path, runs: int) -> dict[str, list[Timing]]:
     config = load_config(config_path)
     archive = Archive(config.database)
     app = build_app(config, archive)
-    results: dict[str, list[tuple[str, list[float], int]]] = {"search": [], "actor": []}
+    results: dict[str, list[Timing]] = {"search": [], "actor": []}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
         for query in SEARCHES:
-            times = await timed(client, f"/search?{query}", runs)
-            total = (await client.get(f"/api/search?{query}")).json()["total"]
-            results["search"].append((query, times, total))
+            wall, cpu = await timed(client, f"/search?{query}", runs)
+            found = (await client.get(f"/api/search?{query}")).json()
+            results["search"].append((query, wall, cpu, found["total"]))
         for entity in [e.id for e in config.entities]:
             for days in (90, 365):
-                times = await timed(client, f"/actors/{entity}?days={days}", runs)
+                wall, cpu = await timed(client, f"/actors/{entity}?days={days}", runs)
                 n = (await client.get(f"/api/actors/{entity}?days={days}")).json()["articles"]
-                results["actor"].append((f"{entity} ({days} days)", times, n))
+                results["actor"].append((f"{entity} ({days} days)", wall, cpu, n))
     archive.close()
     return results
 
 
-def report(results: dict[str, list[tuple[str, list[float], int]]], count: int, size_mb: float,
-           build_note: str) -> str:
+def report(results: dict[str, list[Timing]], count: int, size_mb: float, build_note: str, load: str) -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    search_all = [t for _, times, _ in results["search"] for t in times]
-    actor_all = [t for _, times, _ in results["actor"] for t in times]
     lines = [f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — web console over {count:,} articles",
              "",
              f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; monitor ({commit}); "
              f"SQLite {__import__('sqlite3').sqlite_version}; database {size_mb:.0f} MB. {build_note}",
-             "Each figure: one request in process through the ASGI app (query + page data + HTML), "
-             "after one warm-up request, `python benchmarks/bench_web.py`.",
+             "Each figure: one request in process through the ASGI app (query + page data + HTML), after one "
+             "warm-up request; wall time, and the CPU time the request cost (the machine was shared: load "
+             f"average {load}). Command: `python benchmarks/bench_web.py`.",
              "",
-             "| request | results | p50 ms | p95 ms | max ms |", "| --- | ---: | ---: | ---: | ---: |"]
+             "| request | results | wall p50 ms | wall p95 ms | CPU p50 ms | CPU p95 ms |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for kind in ("search", "actor"):
-        for name, times, n in results[kind]:
+        for name, wall, cpu, n in results[kind]:
             label = f"/search?{name}" if kind == "search" else f"/actors/{name}"
-            lines.append(f"| `{label}` | {n} | {statistics.median(times):.1f} | {p95(times):.1f} | {max(times):.1f} |")
-    lines += ["", "| target | measured | met |", "| --- | --- | --- |",
-              f"| search p95 ≤ 50 ms | **{p95(search_all):.1f} ms** (all {len(search_all)} searches) | "
-              f"{'yes' if p95(search_all) <= 50 else 'no'} |",
-              f"| actor page ≤ 100 ms | **{p95(actor_all):.1f} ms** p95 (all {len(actor_all)} actor pages) | "
-              f"{'yes' if p95(actor_all) <= 100 else 'no'} |", ""]
-    return "\n".join(lines)
+            lines.append(f"| `{label}` | {n} | {statistics.median(wall):.1f} | {p95(wall):.1f} | "
+                         f"{statistics.median(cpu):.1f} | {p95(cpu):.1f} |")
+    lines += ["", "| target | wall p95 | CPU p95 | met |", "| --- | --- | --- | --- |"]
+    for kind, label, target in (("search", "search p95 ≤ 50 ms", 50), ("actor", "actor page ≤ 100 ms", 100)):
+        wall = [t for _, w, _, _ in results[kind] for t in w]
+        cpu = [t for _, _, c, _ in results[kind] for t in c]
+        met = "yes" if p95(wall) <= target else ("on CPU time (wall time includes waiting for a shared core)"
+                                                 if p95(cpu) <= target else "no")
+        lines.append(f"| {label} ({len(wall)} requests) | **{p95(wall):.1f} ms** | **{p95(cpu):.1f} ms** | {met} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -192,8 +200,10 @@ def main() -> int:
     build_s = time.perf_counter() - started
     database = load_config(config_path).database
     size = sum(p.stat().st_size for p in database.parent.glob(database.name + "*")) / 1e6
+    before = os.getloadavg()[0]
     results = asyncio.run(measure(config_path, args.runs))
-    text = report(results, args.articles, size, f"State ready in {build_s:.0f} s (built or reused).")
+    load = f"{before:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+    text = report(results, args.articles, size, f"State ready in {build_s:.0f} s (built or reused).", load)
     print(text)
     if not args.no_append:
         with (Path(__file__).parent / "RESULTS.md").open("a", encoding="utf-8") as out:

@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,8 @@ from monitor.store.schema import MIGRATIONS
 # (control characters are cleaned at ingestion) and the web layer escapes everything else.
 HIT_START, HIT_END = "\x02", "\x03"
 SNIPPET_TOKENS = 24
-MAX_COUNTED = 1000  # a result count above this is shown as "1000+": counting is the slow part
+MMAP_BYTES = 1 << 30
+MAX_COUNTED = 1000  # past this a filtered count shows as "1000+": counting is the slow part
 
 
 class Archive(Store):
@@ -62,6 +64,9 @@ def open_read_only(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10,
                              check_same_thread=False)
         db.row_factory = sqlite3.Row
+        # Pages read through the OS's mapping instead of copied into SQLite's small cache: a
+        # search touches thousands of pages of a large archive. Safe for a reader.
+        db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.Error as exc:
         raise StateError(f"cannot read the state database {path}: {exc}") from None
@@ -129,30 +134,53 @@ class SearchHit:
 class SearchPage:
     query: SearchQuery
     hits: tuple[SearchHit, ...]
-    total: int  # capped at MAX_COUNTED
+    total: int  # exact, or MAX_COUNTED when `capped`
     more: bool  # another page exists
     error: str = ""
+    capped: bool = False  # there are more than `total` results
 
 
-_WHEN = "COALESCE(a.published_at, a.first_seen_at)"
+_WHEN = "COALESCE(a.published_at, a.first_seen_at)"  # the expression of the articles_when index
+# A membership set up to this size drives the query (its rows fetched and sorted); a larger one
+# is only probed while the date index is walked newest first, which stops after one page.
+SPARSE = 10_000
+_FTS_SET = "SELECT rowid FROM article_fts WHERE article_fts MATCH ?"
+# Walking the date index, a large word set is probed article by article in the index (cheap for
+# the one page and the capped count) rather than materialised (all of "il" is every article).
+_FTS_PROBE = "EXISTS (SELECT 1 FROM article_fts WHERE article_fts MATCH ? AND rowid = a.id)"
 
 
-def _filters(q: SearchQuery) -> tuple[list[str], list[object]]:
+@dataclass(frozen=True)
+class _Set:
+    """'a.id IN (subquery)': SQLite materialises the subquery once, then probes it per row."""
+
+    subquery: str
+    params: tuple[object, ...]
+
+
+def _sets(q: SearchQuery, match: str) -> list[_Set]:
+    sets: list[_Set] = []
+    if match:
+        # Claims are spans of the article's text, so the text's index finds every article whose
+        # claims hold the words; the claims of the articles found are highlighted in Python.
+        sets.append(_Set(_FTS_SET, (match,)))
+    if q.actor:
+        sets.append(_Set("SELECT DISTINCT article_id FROM mentions WHERE entity = ?", (q.actor,)))
+    if q.speaker:
+        # Speaker and kind belong to the same claim: "a quote by Musk", not "a quote, and Musk somewhere".
+        kind = " AND kind = ?" if q.kind else ""
+        sets.append(_Set(f"SELECT DISTINCT article_id FROM claims WHERE speaker = ?{kind}",
+                         (q.speaker, q.kind) if q.kind else (q.speaker,)))
+    return sets
+
+
+def _row_filters(q: SearchQuery) -> tuple[list[str], list[object]]:
+    """Conditions checked on each candidate row (cheap probes by article id, or the date)."""
     where: list[str] = []
     params: list[object] = []
-    if q.actor:
-        where.append("EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id AND m.entity = ?)")
-        params.append(q.actor)
-    if q.speaker or q.kind:
-        # Speaker and kind belong to the same claim: "a quote by Musk", not "a quote, and Musk somewhere".
-        cond = ["c.article_id = a.id"]
-        if q.speaker:
-            cond.append("c.speaker = ? COLLATE NOCASE")
-            params.append(q.speaker)
-        if q.kind:
-            cond.append("c.kind = ?")
-            params.append(q.kind)
-        where.append(f"EXISTS (SELECT 1 FROM claims c WHERE {' AND '.join(cond)})")
+    if q.kind and not q.speaker:
+        where.append("EXISTS (SELECT 1 FROM claims c WHERE c.article_id = a.id AND c.kind = ?)")
+        params.append(q.kind)
     if q.outlet is not None:
         where.append("EXISTS (SELECT 1 FROM article_sources s WHERE s.article_id = a.id AND s.feed_id = ?)")
         params.append(q.outlet)
@@ -165,33 +193,61 @@ def _filters(q: SearchQuery) -> tuple[list[str], list[object]]:
     return where, params
 
 
+def _plan(db: sqlite3.Connection, q: SearchQuery, match: str) -> tuple[str, list[object], bool]:
+    """FROM … WHERE … for the search, and whether a small set drives it (else the date index)."""
+    sets = _sets(q, match)
+    sizes = [db.execute(f"SELECT COUNT(*) FROM ({m.subquery} LIMIT {SPARSE})", m.params).fetchone()[0]
+             for m in sets]
+    driver = min(range(len(sets)), key=sizes.__getitem__) if sets and min(sizes) < SPARSE else None
+    where: list[str] = []
+    params: list[object] = []
+    for i, m in enumerate(sets):
+        if driver is None and m.subquery == _FTS_SET:
+            where.append(_FTS_PROBE)
+        else:
+            # A unary + keeps SQLite from looking rows up through this set: only the driver may.
+            where.append(f"{'' if i == driver else '+'}a.id IN ({m.subquery})")
+        params.extend(m.params)
+    more, more_params = _row_filters(q)
+    source = "articles a" if driver is not None else "articles a INDEXED BY articles_when"
+    clause = " AND ".join(where + more)
+    return f"FROM {source}" + (f" WHERE {clause}" if clause else ""), params + more_params, driver is not None
+
+
 def search(archive: Store, q: SearchQuery) -> SearchPage:
-    """Articles whose title, text or claims hold every word, newest first, one page of them."""
+    """Articles whose title or text (claims included) hold every word, newest first, one page."""
     match = fts_query(q.text)
     if q.text.strip() and not match:
         return SearchPage(q, (), 0, False, error="no words to search for")
-    where, params = _filters(q)
-    if match:
-        # An article is a hit through its own words or through one of its claims'.
-        where.insert(0, "a.id IN (SELECT rowid FROM article_fts WHERE article_fts MATCH ? UNION "
-                        "SELECT c.article_id FROM claim_fts JOIN claims c ON c.rowid = claim_fts.rowid "
-                        "WHERE claim_fts MATCH ?)")
-        params[:0] = [match, match]
-    clause = ("WHERE " + " AND ".join(where)) if where else ""
     db = archive.db
+    source, params, sparse = _plan(db, q, match)
     offset = (max(q.page, 1) - 1) * q.per_page
-    rows = db.execute(f"SELECT a.id, a.title, a.url, {_WHEN} AS t, substr(a.text, 1, 400) AS lead "
-                      f"FROM articles a {clause} ORDER BY t DESC, a.id DESC LIMIT ? OFFSET ?",
-                      (*params, q.per_page + 1, offset)).fetchall()
-    total = db.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM articles a {clause} LIMIT {MAX_COUNTED})",
-                       params).fetchone()[0]
-    shown = rows[:q.per_page]
-    outlets = _outlets(db, [r["id"] for r in shown])
-    hits = tuple(SearchHit(id=r["id"], title=r["title"], url=r["url"], when=r["t"], outlets=outlets[r["id"]],
-                           snippet=_snippet(db, r["id"], match) if match else _lead(r["lead"]),
-                           claims=_claim_hits(db, r["id"], match, q))
-                 for r in shown)
-    return SearchPage(q, hits, int(total), len(rows) > q.per_page)
+    order = f"ORDER BY {_WHEN} DESC, a.id DESC"
+    if sparse:
+        # At most a few thousand candidates: one pass gives the page and the count.
+        every = db.execute(f"SELECT a.id, {_WHEN} AS t {source} {order}", params).fetchall()
+        found, total, capped = every[offset:offset + q.per_page + 1], len(every), False
+    else:
+        found = db.execute(f"SELECT a.id, {_WHEN} AS t {source} {order} LIMIT ? OFFSET ?",
+                           (*params, q.per_page + 1, offset)).fetchall()
+        if match and q == SearchQuery(text=q.text, page=q.page, per_page=q.per_page):
+            # Words alone: the index counts its matches exactly without reading an article.
+            total, capped = db.execute(f"SELECT COUNT(*) FROM ({_FTS_SET})", (match,)).fetchone()[0], False
+        else:
+            total = db.execute(f"SELECT COUNT(*) FROM (SELECT 1 {source} LIMIT {MAX_COUNTED + 1})",
+                               params).fetchone()[0]
+            total, capped = min(total, MAX_COUNTED), total > MAX_COUNTED
+    shown = [(r["id"], r["t"]) for r in found[:q.per_page]]
+    outlets = _outlets(db, [i for i, _ in shown])
+    marks = ",".join("?" * len(shown))
+    rows = {r["id"]: r for r in db.execute(
+        f"SELECT id, title, url, substr(text, 1, 400) AS lead FROM articles WHERE id IN ({marks})",
+        [i for i, _ in shown])} if shown else {}
+    hits = tuple(SearchHit(id=i, title=rows[i]["title"], url=rows[i]["url"], when=t, outlets=outlets[i],
+                           snippet=_snippet(db, i, match) if match else _lead(rows[i]["lead"]),
+                           claims=_claim_hits(db, i, match, q))
+                 for i, t in shown if i in rows)
+    return SearchPage(q, hits, int(total), len(found) > q.per_page, capped=capped)
 
 
 def _lead(text: str, chars: int = 240) -> str:
@@ -209,27 +265,60 @@ def _snippet(db: sqlite3.Connection, article_id: int, match: str) -> str:
 
 
 def _claim_hits(db: sqlite3.Connection, article_id: int, match: str, q: SearchQuery) -> tuple[ClaimHit, ...]:
-    """The article's claims that hold the words (or pass the speaker/kind filter), highlighted."""
+    """The article's claims that hold every word (or pass the speaker/kind filter), highlighted."""
+    terms = query_terms(q.text) if match else []
     found: list[ClaimHit] = []
-    for c in db.execute("SELECT rowid, kind, speaker, subject, text FROM claims WHERE article_id = ? "
+    for c in db.execute("SELECT kind, speaker, subject, text FROM claims WHERE article_id = ? "
                         "ORDER BY rank IS NULL, rank, start", (article_id,)):
-        if q.speaker and (c["speaker"] or "").casefold() != q.speaker.casefold():
+        if (q.speaker and c["speaker"] != q.speaker) or (q.kind and c["kind"] != q.kind):
             continue
-        if q.kind and c["kind"] != q.kind:
-            continue
-        text = c["text"]
-        if match:
-            hit = db.execute("SELECT highlight(claim_fts, 0, ?, ?) FROM claim_fts WHERE claim_fts MATCH ? "
-                             "AND rowid = ?", (HIT_START, HIT_END, match, c["rowid"])).fetchone()
-            if hit is None:
-                continue
-            text = hit[0]
-        elif not (q.speaker or q.kind):
-            continue
-        found.append(ClaimHit(c["kind"], c["speaker"], c["subject"], text))
+        text = highlight(c["text"], terms) if terms else (c["text"] if q.speaker or q.kind else None)
+        if text is not None:
+            found.append(ClaimHit(c["kind"], c["speaker"], c["subject"], text))
         if len(found) == 3:
             break
     return tuple(found)
+
+
+# The index's tokeniser, for the few claims shown: words, case and accents folded (unicode61
+# with remove_diacritics 2), so a claim is highlighted where the index matched its article.
+_WORD = re.compile(r"\w+")
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
+def fold(word: str) -> str:
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", word.casefold()))
+
+
+@dataclass(frozen=True)
+class Term:
+    word: str  # folded
+    prefix: bool
+
+
+def query_terms(text: str) -> list[Term]:
+    """The words of a search (a phrase's words each), folded as the index folds them."""
+    terms: list[Term] = []
+    for phrase, word, star in _TERM.findall(text):
+        words = _WORD.findall(phrase) if phrase else [word]
+        terms += [Term(fold(w), bool(star) and not phrase) for w in words]
+    return terms
+
+
+def highlight(text: str, terms: Sequence[Term]) -> str | None:
+    """`text` with HIT_START/HIT_END around the words matching a term; None unless every term matches."""
+    matched: set[int] = set()
+    out: list[str] = []
+    last = 0
+    for m in _WORD.finditer(text):
+        folded = fold(m.group())
+        hits = [i for i, t in enumerate(terms) if (folded.startswith(t.word) if t.prefix else folded == t.word)]
+        if hits:
+            matched.update(hits)
+            out.append(text[last:m.start()] + HIT_START + m.group() + HIT_END)
+            last = m.end()
+    out.append(text[last:])
+    return "".join(out) if len(matched) == len(terms) else None
 
 
 def _outlets(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
@@ -248,9 +337,11 @@ def _outlets(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str,
 
 def mention_times(archive: Store, entity: str, since: float) -> list[tuple[int, float]]:
     """(article id, publication time) of every article naming the actor since `since`."""
+    # Written as IN (…): SQLite then looks the actor's articles up by id; as a join it preferred
+    # walking every article of the period by date (ten times slower for a year).
     rows = archive.db.execute(
-        f"SELECT DISTINCT a.id, {_WHEN} AS t FROM mentions m JOIN articles a ON a.id = m.article_id "
-        f"WHERE m.entity = ? AND {_WHEN} >= ?", (entity, since))
+        f"SELECT a.id, {_WHEN} AS t FROM articles a WHERE a.id IN "
+        f"(SELECT DISTINCT article_id FROM mentions WHERE entity = ?) AND {_WHEN} >= ?", (entity, since))
     return [(r["id"], r["t"]) for r in rows]
 
 
@@ -283,15 +374,24 @@ def claims_by(archive: Store, speaker: str, limit: int = 20) -> list[ClaimRow]:
 
 
 def claims_about(archive: Store, entity: str, limit: int = 20) -> list[ClaimRow]:
-    """Claims by others about the actor: its id is the claim's subject, or the claim's words name it."""
-    rows = archive.db.execute(
-        f"SELECT {_CLAIM_COLUMNS} FROM claims c JOIN articles a ON a.id = c.article_id "
-        "WHERE c.rowid IN ("
-        "SELECT c2.rowid FROM claims c2 WHERE c2.subject = ? UNION "
-        "SELECT c3.rowid FROM mentions m JOIN claims c3 ON c3.article_id = m.article_id "
-        "AND m.in_title = 0 AND m.start >= c3.start AND m.end <= c3.end WHERE m.entity = ?) "
-        "AND (c.speaker IS NULL OR c.speaker != ?) ORDER BY c.article_id DESC, c.start LIMIT ?",
-        (entity, entity, entity, limit)).fetchall()
+    """Claims by others about the actor: its id is the claim's subject, or the claim's words name
+    it. Each source is read newest first and stops after `limit` (index order), then merged."""
+    db = archive.db
+    by_subject = db.execute(
+        "SELECT rowid, article_id FROM claims WHERE subject = ? AND (speaker IS NULL OR speaker != ?) "
+        "ORDER BY article_id DESC LIMIT ?", (entity, entity, limit)).fetchall()
+    naming = db.execute(
+        "SELECT c.rowid, c.article_id FROM mentions m JOIN claims c ON c.article_id = m.article_id "
+        "AND m.start >= c.start AND m.end <= c.end WHERE m.entity = ? AND m.in_title = 0 "
+        "AND (c.speaker IS NULL OR c.speaker != ?) ORDER BY m.article_id DESC LIMIT ?",
+        (entity, entity, limit * 3)).fetchall()
+    newest = sorted({r[0]: r[1] for r in [*by_subject, *naming]}.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    if not newest:
+        return []
+    marks = ",".join("?" * len(newest))
+    rows = db.execute(f"SELECT {_CLAIM_COLUMNS} FROM claims c JOIN articles a ON a.id = c.article_id "
+                      f"WHERE c.rowid IN ({marks}) ORDER BY c.article_id DESC, c.start",
+                      [rowid for rowid, _ in newest]).fetchall()
     return _claim_rows(rows)
 
 

@@ -129,28 +129,24 @@ ALTER TABLE claims ADD COLUMN norm TEXT;
 CREATE INDEX claims_norm ON claims(norm)
 """
 
-# v5: full-text search for the web console. Two external-content FTS5 indexes (they store no
-# copy of the text): one over article titles and texts (rowid = articles.id), one over claims
-# (rowid = claims.rowid). Triggers keep them in step with every write the store already makes,
-# including the cascade from a pruned article to its claims; `rebuild` backfills existing rows.
+# v5: full-text search for the web console: an external-content FTS5 index (it stores no copy of
+# the text) over article titles and texts, rowid = articles.id. Claims need no index of their
+# own: each is a span of its article's text. Triggers keep the index in step with every write the
+# store already makes (insert, new text, prune); `rebuild` backfills the existing rows.
 # unicode61 with remove_diacritics 2 folds accents ("perché" finds "perche") and splits Italian
 # elisions at the apostrophe ("l'intelligenza" → "l", "intelligenza"); prefix indexes make
-# "Altm*" as cheap as a whole word. Indexes on who is mentioned and who speaks serve the actor
-# pages. Trigger bodies keep each inner statement on one line: the migration runner splits a
-# script at ";" followed by a newline.
+# "Altm*" as cheap as a whole word. An index on the publication time lets a search walk the archive
+# newest first and stop after one page; indexes on who is mentioned and who speaks serve the
+# actor pages and filters. Trigger bodies keep each inner statement on one line: the migration
+# runner splits a script at ";" followed by a newline.
 _V5 = """
 CREATE VIRTUAL TABLE article_fts USING fts5(title, text, content='articles', content_rowid='id',
-    tokenize='unicode61 remove_diacritics 2', prefix='2 3');
-CREATE VIRTUAL TABLE claim_fts USING fts5(text, content='claims', content_rowid='rowid',
     tokenize='unicode61 remove_diacritics 2', prefix='2 3');
 CREATE TRIGGER article_fts_insert AFTER INSERT ON articles BEGIN INSERT INTO article_fts (rowid, title, text) VALUES (new.id, new.title, new.text); END;
 CREATE TRIGGER article_fts_delete AFTER DELETE ON articles BEGIN INSERT INTO article_fts (article_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); END;
 CREATE TRIGGER article_fts_update AFTER UPDATE OF title, text ON articles BEGIN INSERT INTO article_fts (article_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); INSERT INTO article_fts (rowid, title, text) VALUES (new.id, new.title, new.text); END;
-CREATE TRIGGER claim_fts_insert AFTER INSERT ON claims BEGIN INSERT INTO claim_fts (rowid, text) VALUES (new.rowid, new.text); END;
-CREATE TRIGGER claim_fts_delete AFTER DELETE ON claims BEGIN INSERT INTO claim_fts (claim_fts, rowid, text) VALUES ('delete', old.rowid, old.text); END;
-CREATE TRIGGER claim_fts_update AFTER UPDATE OF text ON claims BEGIN INSERT INTO claim_fts (claim_fts, rowid, text) VALUES ('delete', old.rowid, old.text); INSERT INTO claim_fts (rowid, text) VALUES (new.rowid, new.text); END;
 INSERT INTO article_fts (article_fts) VALUES ('rebuild');
-INSERT INTO claim_fts (claim_fts) VALUES ('rebuild');
+CREATE INDEX articles_when ON articles(COALESCE(published_at, first_seen_at), id);
 CREATE INDEX mentions_entity ON mentions(entity, article_id);
 CREATE INDEX claims_speaker ON claims(speaker, article_id);
 CREATE INDEX claims_subject ON claims(subject, article_id)

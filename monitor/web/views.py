@@ -16,7 +16,7 @@ from monitor.models import Analysis, Claim, Mention, StoredArticle
 from monitor.nlp import Analyzer
 from monitor.store import archive, articles
 from monitor.store.archive import Archive, SearchQuery
-from monitor.web.chart import daily_bars
+from monitor.web.chart import Chart, daily_bars
 from monitor.web.mail import parts
 from monitor.web.marks import Piece, claim_runs, hit_pieces, plain, span_pieces
 
@@ -105,7 +105,7 @@ class Console:
         page = archive.search(self.store, q)
         return {"q": q.text, "actor": q.actor, "speaker": q.speaker, "kind": q.kind, "outlet": q.outlet,
                 "from": since, "to": until, "page": q.page, "total": page.total,
-                "total_capped": page.total >= archive.MAX_COUNTED, "more": page.more, "error": page.error,
+                "total_capped": page.capped, "more": page.more, "error": page.error,
                 "filters": self.filters(),
                 "hits": [{"id": h.id, "title": h.title, "url": h.url, "when": iso(h.when), "outlets": list(h.outlets),
                           "snippet": plain(h.snippet), "snippet_pieces": [asdict(p) for p in hit_pieces(h.snippet)],
@@ -126,7 +126,7 @@ class Console:
         about = archive.claims_about(self.store, entity)
         return {"id": entity, "name": self.names[entity], "days": days, "articles": len(seen),
                 "timeline": [{"day": d.isoformat(), "articles": n} for d, n in series],
-                "chart": asdict(chart),
+                "chart": chart_data(chart),
                 "claims_by": [self.claim_row(r) for r in by],
                 "claims_about": [self.claim_row(r) for r in about],
                 "named_with": [{"actor": self.actor_ref(e), "articles": n}
@@ -215,6 +215,16 @@ class Console:
                            for c in result.claims],
                 "runs": [asdict(r) for r in claim_runs(span_pieces(text, [(m.start, m.end) for m in mentions],
                                                                    [(c.start, c.end) for c in result.claims]))]}
+
+
+def chart_data(chart: Chart) -> dict[str, Any]:
+    """The chart as JSON data (dataclasses.asdict is ten times slower on a year of bars)."""
+    return {"width": chart.width, "height": chart.height, "left": chart.left, "top": chart.top,
+            "bottom": chart.bottom, "total": chart.total, "peak": chart.peak,
+            "bars": [{"x": b.x, "y": b.y, "width": b.width, "height": b.height, "day": b.day, "count": b.count}
+                     for b in chart.bars],
+            "y_ticks": [{"position": t.position, "label": t.label} for t in chart.y_ticks],
+            "x_ticks": [{"position": t.position, "label": t.label} for t in chart.x_ticks]}
 
 
 @dataclass(frozen=True)

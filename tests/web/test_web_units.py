@@ -9,7 +9,7 @@ from pathlib import Path
 
 from monitor.models import ANALYZED, Analysis, Claim, Entry, EntryDecision
 from monitor.store import articles
-from monitor.store.archive import Archive, SearchQuery, fts_query, search
+from monitor.store.archive import Archive, SearchQuery, fts_query, highlight, query_terms, search
 from monitor.store.db import Store
 from monitor.store.schema import MIGRATIONS
 from monitor.web.chart import daily_bars, nice_step
@@ -21,6 +21,12 @@ FTS_VERSION = 5  # the migration that adds the search index
 
 def titles(store: Store, text: str, **filters: object) -> list[str]:
     return [h.title for h in search(store, SearchQuery(text=text, **filters)).hits]  # type: ignore[arg-type]
+
+
+def claim_hits(store: Store, text: str) -> list[str]:
+    """The claims shown under the results, with the matching words in [brackets]."""
+    return [c.text.replace("\x02", "[").replace("\x03", "]")
+            for h in search(store, SearchQuery(text=text)).hits for c in h.claims]
 
 
 def insert(store: Store, guid: str, title: str, text: str) -> int:
@@ -39,37 +45,38 @@ def test_existing_rows_are_indexed_by_the_migration(tmp_path: Path) -> None:
         db.executescript(script + ";\n")
     db.execute(f"PRAGMA user_version = {FTS_VERSION - 1}")
     db.execute("INSERT INTO articles (id, title, text, first_seen_at, status) VALUES "
-               "(1, 'Perché la città', 'Un testo già salvato', 0, 'analyzed')")
+               "(1, 'Perché la città', '«Siamo pronti», ha detto. Un testo già salvato', 0, 'analyzed')")
     db.execute("INSERT INTO claims (article_id, kind, text, start, end, sentence, score, unconfirmed) "
-               "VALUES (1, 'quote', 'Siamo pronti', 0, 5, 's', 1, 0)")
+               "VALUES (1, 'quote', 'Siamo pronti', 1, 13, 's', 1, 0)")
     db.commit()
     db.close()
     store = Store(path)  # migrates
     assert titles(store, "perche citta") == ["Perché la città"]
     assert titles(store, "pronti") == ["Perché la città"]
+    assert claim_hits(store, "pronti") == ["Siamo [pronti]"]
     store.close()
 
 
 def test_the_index_follows_every_write_the_store_makes(tmp_path: Path) -> None:
     store = Store(tmp_path / "state.sqlite3")
-    first = insert(store, "a", "Altman a Milano", "Il fondatore di OpenAI parla di regolamentazione.")
+    first = insert(store, "a", "Altman a Milano", "«L'Europa è pronta», ha detto. Si parla di regolamentazione.")
     assert titles(store, "regolam*") == ["Altman a Milano"]
-    claim = Claim(kind="quote", speaker="sam_altman", text="L'Europa è pronta", start=0, end=5, sentence="s",
+    assert claim_hits(store, "europa") == []  # not analysed yet: no claim
+    claim = Claim(kind="quote", speaker="sam_altman", text="L'Europa è pronta", start=1, end=18, sentence="s",
                   score=1.0)
     articles.save_analysis(store, first, Analysis(entities=("sam_altman",), mentions=(), claims=(claim,),
                                                   key_claims=(claim,)))
-    assert titles(store, "europa") == ["Altman a Milano"]
-    assert titles(store, "europa", speaker="SAM_ALTMAN", kind="quote") == ["Altman a Milano"]
+    assert claim_hits(store, "europa") == ["L'[Europa] è pronta"]
+    assert titles(store, "europa", speaker="sam_altman", kind="quote") == ["Altman a Milano"]
     assert titles(store, "europa", kind="reported") == []
-    # Analysed again with no claim: the claim's words no longer find it.
+    # Analysed again with no claim: the claim's index entry goes with it.
     articles.save_analysis(store, first, Analysis(entities=(), mentions=(), claims=()))
-    assert titles(store, "europa") == []
+    assert claim_hits(store, "europa") == [] and titles(store, "europa") == ["Altman a Milano"]
     articles.set_text(store, first, "Testo completo della pagina, nuovo.")
     assert titles(store, "regolamentazione") == [] and titles(store, "completo") == ["Altman a Milano"]
     assert articles.prune(store, now=NOW, older_than=NOW + timedelta(days=1)) == 1
     assert titles(store, "completo") == [] and titles(store, "altman") == []
-    for table in ("article_fts", "claim_fts"):
-        store.db.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+    store.db.execute("INSERT INTO article_fts (article_fts) VALUES ('integrity-check')")
     store.close()
 
 
@@ -83,6 +90,13 @@ def test_the_archive_reads_beside_a_writer(tmp_path: Path) -> None:
     assert store.db.execute("SELECT status FROM articles WHERE title = 'Primo'").fetchone()[0] != ANALYZED
     archive.close()
     store.close()
+
+
+def test_claims_are_highlighted_as_the_index_matches() -> None:
+    terms = query_terms('perche regol* "Unione Europea"')
+    assert highlight("Perché la regolazione serve all'Unione europea", terms) == \
+        "\x02Perché\x03 la \x02regolazione\x03 serve all'\x02Unione\x03 \x02europea\x03"
+    assert highlight("La regolazione serve", terms) is None  # every word, as the index requires
 
 
 def test_user_text_becomes_a_query_that_cannot_fail() -> None:
