@@ -136,7 +136,8 @@ CREATE INDEX claims_norm ON claims(norm)
 # unicode61 with remove_diacritics 2 folds accents ("perché" finds "perche") and splits Italian
 # elisions at the apostrophe ("l'intelligenza" → "l", "intelligenza"); prefix indexes make
 # "Altm*" as cheap as a whole word. An index on the publication time lets a search walk the archive
-# newest first and stop after one page; indexes on who is mentioned and who speaks serve the
+# newest first and stop after one page, and one by id gives the time of a found article without
+# reading its row (its text); indexes on who is mentioned and who speaks serve the
 # actor pages and filters. Trigger bodies keep each inner statement on one line: the migration
 # runner splits a script at ";" followed by a newline.
 _V5 = """
@@ -147,6 +148,7 @@ CREATE TRIGGER article_fts_delete AFTER DELETE ON articles BEGIN INSERT INTO art
 CREATE TRIGGER article_fts_update AFTER UPDATE OF title, text ON articles BEGIN INSERT INTO article_fts (article_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); INSERT INTO article_fts (rowid, title, text) VALUES (new.id, new.title, new.text); END;
 INSERT INTO article_fts (article_fts) VALUES ('rebuild');
 CREATE INDEX articles_when ON articles(COALESCE(published_at, first_seen_at), id);
+CREATE INDEX articles_id_when ON articles(id, COALESCE(published_at, first_seen_at));
 CREATE INDEX mentions_entity ON mentions(entity, article_id);
 CREATE INDEX claims_speaker ON claims(speaker, article_id);
 CREATE INDEX claims_subject ON claims(subject, article_id)

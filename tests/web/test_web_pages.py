@@ -180,6 +180,10 @@ async def test_story_page_marks_evidence_and_shows_where_it_went(client: httpx.A
     assert any(s.startswith("digest mattina: Rassegna mattina") for s in sent)
     assert any(s.startswith("alert Elon Musk: Allerta: Elon Musk") for s in sent)
     assert (await client.get("/stories/999999")).status_code == 404
+    twin = (await client.get(f"/api/stories/{story}")).json()
+    assert [c["text"] for c in twin["claims"]] == ["OpenAI non è più aperta",
+                                                  "la società di Sam Altman ha tradito la sua missione."]
+    assert all(m["why"] for m in twin["mentions"]) and twin["same_story"][0]["outlets"] == ["Altra Fonte"]
 
 
 async def test_feeds_page_shows_health_and_what_each_feed_brought(client: httpx.AsyncClient) -> None:
