@@ -141,12 +141,14 @@ class SearchPage:
 
 
 _WHEN = "COALESCE(a.published_at, a.first_seen_at)"  # the expression of the articles_when index
-# A membership set up to this size drives the query (its rows fetched and sorted); a larger one
-# is only probed while the date index is walked newest first, which stops after one page.
-SPARSE = 10_000
+# A membership set under SPARSE articles drives the query (its times read by id and sorted); a
+# larger one is only checked while the date index is walked newest first, which stops after one
+# page. Measured on 100,000 articles (benchmarks/bench_web.py).
+SPARSE = 5_000
 _FTS_SET = "SELECT rowid FROM article_fts WHERE article_fts MATCH ?"
-# Walking the date index, a large word set is probed article by article in the index (cheap for
-# the one page and the capped count) rather than materialised (all of "il" is every article).
+# A word set of PROBE articles or more (near every article, like "il") is not materialised: each
+# article the walk meets is looked up in the index instead, and the walk meets few of them.
+PROBE = 40_000
 _FTS_PROBE = "EXISTS (SELECT 1 FROM article_fts WHERE article_fts MATCH ? AND rowid = a.id)"
 
 
@@ -196,13 +198,13 @@ def _row_filters(q: SearchQuery) -> tuple[list[str], list[object]]:
 def _plan(db: sqlite3.Connection, q: SearchQuery, match: str) -> tuple[str, list[object], bool]:
     """FROM … WHERE … for the search, and whether a small set drives it (else the date index)."""
     sets = _sets(q, match)
-    sizes = [db.execute(f"SELECT COUNT(*) FROM ({m.subquery} LIMIT {SPARSE})", m.params).fetchone()[0]
+    sizes = [db.execute(f"SELECT COUNT(*) FROM ({m.subquery} LIMIT {PROBE})", m.params).fetchone()[0]
              for m in sets]
     driver = min(range(len(sets)), key=sizes.__getitem__) if sets and min(sizes) < SPARSE else None
     where: list[str] = []
     params: list[object] = []
     for i, m in enumerate(sets):
-        if driver is None and m.subquery == _FTS_SET:
+        if driver is None and m.subquery == _FTS_SET and sizes[i] >= PROBE:
             where.append(_FTS_PROBE)
         else:
             # A unary + keeps SQLite from looking rows up through this set: only the driver may.
