@@ -69,7 +69,7 @@ def safe_link(url: str | None) -> str | None:
 def query_string(values: dict[str, Any], **changes: Any) -> str:
     """The current filters with some changed, as '?a=b&…' (empty values left out)."""
     merged = {**values, **changes}
-    return "?" + urlencode({k: v for k, v in merged.items() if v not in (None, "", 0) or k == "page" and v})
+    return "?" + urlencode({k: v for k, v in merged.items() if v not in (None, "")})
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -115,11 +115,13 @@ class Pages:
                 return handler(request)
             except NotFound as exc:
                 return self.not_found(request, exc)
+            except OverflowError:  # an id past SQLite's 64-bit integers names nothing stored
+                return self.not_found(request, NotFound("no such item"))
         return run
 
     def outlet(self, request: Request) -> int | None:
         value = request.query_params.get("outlet", "")
-        return int(value) if value.isdigit() else None
+        return int(value) if value.isdigit() and len(value) < 19 else None
 
     def index(self, request: Request) -> Response:
         data = self.console.index(actor=request.query_params.get("actor", ""), outlet=self.outlet(request),

@@ -104,7 +104,7 @@ class Console:
     def search(self, q: SearchQuery, *, since: str = "", until: str = "") -> dict[str, Any]:
         page = archive.search(self.store, q)
         return {"q": q.text, "actor": q.actor, "speaker": q.speaker, "kind": q.kind, "outlet": q.outlet,
-                "from": since, "to": until, "page": q.page, "total": page.total,
+                "from": since, "to": until, "page": q.page, "per_page": q.per_page, "total": page.total,
                 "total_capped": page.capped, "more": page.more, "error": page.error,
                 "filters": self.filters(),
                 "hits": [{"id": h.id, "title": h.title, "url": h.url, "when": iso(h.when), "outlets": list(h.outlets),

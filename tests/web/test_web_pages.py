@@ -180,6 +180,9 @@ async def test_story_page_marks_evidence_and_shows_where_it_went(client: httpx.A
     assert any(s.startswith("digest mattina: Rassegna mattina") for s in sent)
     assert any(s.startswith("alert Elon Musk: Allerta: Elon Musk") for s in sent)
     assert (await client.get("/stories/999999")).status_code == 404
+    assert (await client.get("/stories/99999999999999999999999")).status_code == 404
+    assert (await client.get("/digests/99999999999999999999999/mail.html")).status_code == 404
+    assert (await client.get("/?outlet=99999999999999999999999")).status_code == 200
     twin = (await client.get(f"/api/stories/{story}")).json()
     assert [c["text"] for c in twin["claims"]] == ["OpenAI non è più aperta",
                                                   "la società di Sam Altman ha tradito la sua missione."]
