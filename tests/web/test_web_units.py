@@ -7,7 +7,7 @@ import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from monitor.models import ANALYZED, Analysis, Claim, Entry, EntryDecision
+from monitor.models import Analysis, Claim, Entry, EntryDecision
 from monitor.store import articles
 from monitor.store.archive import Archive, SearchQuery, fts_query, highlight, query_terms, search
 from monitor.store.db import Store
@@ -38,21 +38,29 @@ def insert(store: Store, guid: str, title: str, text: str) -> int:
     return recorded.to_analyse[0]
 
 
-def test_existing_rows_are_indexed_by_the_migration(tmp_path: Path) -> None:
+def analysed(store: Store, article_id: int, *claims: Claim, actor: bool = True) -> None:
+    """Save an analysis that names an actor (or, with actor=False, nobody)."""
+    articles.save_analysis(store, article_id, Analysis(
+        entities=("sam_altman",) if actor else (), mentions=(), claims=claims, key_claims=claims,
+        salience={"sam_altman": 2.0} if actor else {}))
+
+
+def test_existing_rows_naming_an_actor_are_indexed_by_the_migration(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     db = sqlite3.connect(path)
     for script in MIGRATIONS[:FTS_VERSION - 1]:
         db.executescript(script + ";\n")
     db.execute(f"PRAGMA user_version = {FTS_VERSION - 1}")
-    db.execute("INSERT INTO articles (id, title, text, first_seen_at, status) VALUES "
-               "(1, 'Perché la città', '«Siamo pronti», ha detto. Un testo già salvato', 0, 'analyzed')")
+    db.execute("INSERT INTO articles (id, title, text, first_seen_at, status, salience) VALUES "
+               "(1, 'Perché la città', '«Siamo pronti», ha detto. Un testo già salvato', 0, 'analyzed', "
+               "'{\"sam_altman\": 2.0}'), (2, 'Un visore nuovo', 'Un testo già salvato', 0, 'analyzed', '{}')")
     db.execute("INSERT INTO claims (article_id, kind, text, start, end, sentence, score, unconfirmed) "
                "VALUES (1, 'quote', 'Siamo pronti', 1, 13, 's', 1, 0)")
     db.commit()
     db.close()
     store = Store(path)  # migrates
     assert titles(store, "perche citta") == ["Perché la città"]
-    assert titles(store, "pronti") == ["Perché la città"]
+    assert titles(store, "salvato") == ["Perché la città"]  # the article naming nobody is not indexed
     assert claim_hits(store, "pronti") == ["Siamo [pronti]"]
     store.close()
 
@@ -60,34 +68,39 @@ def test_existing_rows_are_indexed_by_the_migration(tmp_path: Path) -> None:
 def test_the_index_follows_every_write_the_store_makes(tmp_path: Path) -> None:
     store = Store(tmp_path / "state.sqlite3")
     first = insert(store, "a", "Altman a Milano", "«L'Europa è pronta», ha detto. Si parla di regolamentazione.")
-    assert titles(store, "regolam*") == ["Altman a Milano"]
-    assert claim_hits(store, "europa") == []  # not analysed yet: no claim
+    assert titles(store, "regolam*") == []  # stored, not analysed yet
     claim = Claim(kind="quote", speaker="sam_altman", text="L'Europa è pronta", start=1, end=18, sentence="s",
                   score=1.0)
-    articles.save_analysis(store, first, Analysis(entities=("sam_altman",), mentions=(), claims=(claim,),
-                                                  key_claims=(claim,)))
+    analysed(store, first, claim)
+    assert titles(store, "regolam*") == ["Altman a Milano"]
     assert claim_hits(store, "europa") == ["L'[Europa] è pronta"]
     assert titles(store, "europa", speaker="sam_altman", kind="quote") == ["Altman a Milano"]
     assert titles(store, "europa", kind="reported") == []
-    # Analysed again with no claim: the claim's index entry goes with it.
-    articles.save_analysis(store, first, Analysis(entities=(), mentions=(), claims=()))
-    assert claim_hits(store, "europa") == [] and titles(store, "europa") == ["Altman a Milano"]
+    analysed(store, first, claim)  # the same analysis again: still indexed once
+    assert titles(store, "europa") == ["Altman a Milano"]
     articles.set_text(store, first, "Testo completo della pagina, nuovo.")
     assert titles(store, "regolamentazione") == [] and titles(store, "completo") == ["Altman a Milano"]
-    assert articles.prune(store, now=NOW, older_than=NOW + timedelta(days=1)) == 1
+    analysed(store, first, actor=False)  # re-analysed: no actor any more
+    assert titles(store, "completo") == []
+    analysed(store, first)
+    assert titles(store, "completo") == ["Altman a Milano"]
+    quiet = insert(store, "b", "Un visore nuovo", "Testo completo anche qui.")
+    analysed(store, quiet, actor=False)
+    assert titles(store, "completo") == ["Altman a Milano"]
+    assert store.db.execute("SELECT COUNT(*) FROM article_fts_docsize").fetchone()[0] == 1
+    assert articles.prune(store, now=NOW, older_than=NOW + timedelta(days=1)) == 2
     assert titles(store, "completo") == [] and titles(store, "altman") == []
-    store.db.execute("INSERT INTO article_fts (article_fts) VALUES ('integrity-check')")
+    assert store.db.execute("SELECT COUNT(*) FROM article_fts_docsize").fetchone()[0] == 0  # indexed docs
     store.close()
 
 
 def test_the_archive_reads_beside_a_writer(tmp_path: Path) -> None:
     store = Store(tmp_path / "state.sqlite3")
-    insert(store, "a", "Primo", "uno")
+    analysed(store, insert(store, "a", "Primo", "uno"))
     archive = Archive(store.path)
     assert titles(archive, "uno") == ["Primo"]
-    insert(store, "b", "Secondo", "uno due")  # written while the archive is open
+    analysed(store, insert(store, "b", "Secondo", "uno due"))  # written while the archive is open
     assert titles(archive, "uno") == ["Secondo", "Primo"]
-    assert store.db.execute("SELECT status FROM articles WHERE title = 'Primo'").fetchone()[0] != ANALYZED
     archive.close()
     store.close()
 
