@@ -23,6 +23,7 @@ import asyncio
 import os
 import platform
 import random
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -166,7 +167,7 @@ def report(results: dict[str, list[Timing]], count: int, size_mb: float, build_n
     lines = [f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — web console over {count:,} articles",
              "",
              f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; monitor ({commit}); "
-             f"SQLite {__import__('sqlite3').sqlite_version}; database {size_mb:.0f} MB. {build_note}",
+             f"SQLite {sqlite3.sqlite_version}; database {size_mb:.0f} MB. {build_note}",
              "Each figure: one request in process through the ASGI app (query + page data + HTML), after one "
              "warm-up request; wall time, and the CPU time the request cost (the machine was shared: load "
              f"average {load}). Command: `python benchmarks/bench_web.py`.",
@@ -200,10 +201,13 @@ def main() -> int:
     build_s = time.perf_counter() - started
     database = load_config(config_path).database
     size = sum(p.stat().st_size for p in database.parent.glob(database.name + "*")) / 1e6
+    with sqlite3.connect(database) as db:
+        indexed = db.execute("SELECT COUNT(*) FROM article_fts_docsize").fetchone()[0]
     before = os.getloadavg()[0]
     results = asyncio.run(measure(config_path, args.runs))
     load = f"{before:.2f} at start, {os.getloadavg()[0]:.2f} at end"
-    text = report(results, args.articles, size, f"State ready in {build_s:.0f} s (built or reused).", load)
+    text = report(results, args.articles, size, f"State ready in {build_s:.0f} s (built or reused); the search "
+                  f"index holds the {indexed:,} articles that name a tracked actor.", load)
     print(text)
     if not args.no_append:
         with (Path(__file__).parent / "RESULTS.md").open("a", encoding="utf-8") as out:

@@ -136,7 +136,7 @@ CREATE INDEX claims_norm ON claims(norm)
 # analysis that finds or loses an actor, a new text, a prune); the INSERT … SELECT backfills the
 # existing rows. Only articles naming an actor, because an FTS5 write fired by a trigger costs
 # ~0.15 ms (the statement's savepoint flushes FTS5's buffer): for every article that would add
-# ~8 CPU s to a cold cycle of 30,000 items; for the ~15 % that name an actor it adds ~0.7 s.
+# ~4.5 CPU s to a cold cycle of 30,000 items; for the ~15 % that name an actor it adds ~0.7 s.
 # unicode61 with remove_diacritics 2 folds accents ("perché" finds "perche") and splits Italian
 # elisions at the apostrophe ("l'intelligenza" → "l", "intelligenza"); a prefix ("regol*") is
 # expanded at query time (prefix indexes would double the cost of each write). An index on the
