@@ -8,7 +8,6 @@ error (a blocked inline script or style would be logged there as a CSP violation
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -122,13 +121,3 @@ def test_the_entity_tester_form_works_in_the_browser(browser: Any, base: str) ->
     assert marked == ["Elon Musk"]
     assert "<script>x</script>" in browser.find_element(By.CSS_SELECTOR, "div.text").text
     assert console_errors(browser) == []
-
-
-@pytest.mark.skipif(not os.environ.get("MONITOR_SCREENSHOT"), reason="set MONITOR_SCREENSHOT=FILE.png to write one")
-def test_write_the_readme_screenshot(base: str) -> None:
-    driver = open_browser(1280, 1000)
-    try:
-        driver.get(base + "/actors/sam_altman?days=30")
-        driver.save_screenshot(os.environ["MONITOR_SCREENSHOT"])
-    finally:
-        driver.quit()
