@@ -192,3 +192,9 @@ def cmd_entities(args: argparse.Namespace) -> int:
                          for c in analysis.claims]}
     print(format_text(record))
     return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from monitor.web.server import serve
+
+    return serve(load_config(args.config), args.listen)

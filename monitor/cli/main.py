@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     q = esub.add_parser("test", help="show what matches in a snippet, and why")
     _config_arg(q)
     q.add_argument("text", help="Italian text to analyse")
+    p = sub.add_parser("web", help="the read-only web console (search, actors, stories, feeds, digests)")
+    _config_arg(p)
+    p.add_argument("--listen", metavar="HOST:PORT",
+                   help="address to listen on (default: web.listen, 127.0.0.1:8080); not loopback needs web.token_file")
     return parser
 
 

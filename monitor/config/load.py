@@ -22,6 +22,7 @@ from monitor.config.types import (
     PollingConfig,
     ProxyConfig,
     SmtpConfig,
+    WebConfig,
 )
 from monitor.errors import ConfigError
 
@@ -52,6 +53,7 @@ def load_config(path: str | Path) -> Config:
         digests=tuple(_digest(t) for t in root.tables("digest")),
         feeds=_feeds(root),
         entities=load_entities(entities_path, referrer=(str(path), "general.entities_file")),
+        web=_web(root.table("web"), path.parent),
     )
     general.done()
     root.done()
@@ -160,6 +162,14 @@ def _nlp(t: Table) -> NlpConfig:
         key_claims=int(t.number("key_claims", 3, 0, 20)),
         rescan_days=t.number("rescan_days", 7.0, 0.0, 365.0),
     )
+    t.done()
+    return result
+
+
+def _web(t: Table, base: Path) -> WebConfig:
+    token_file = t.text("token_file")
+    result = WebConfig(listen=t.text("listen", "127.0.0.1:8080", empty=False),
+                       token_file=str((base / token_file).resolve()) if token_file else "")
     t.done()
     return result
 

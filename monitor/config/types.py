@@ -120,6 +120,14 @@ class AlertConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """`monitor web`: where the console listens and, off loopback, the bearer token's file."""
+
+    listen: str = "127.0.0.1:8080"
+    token_file: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     entities_path: Path
@@ -135,6 +143,7 @@ class Config:
     digests: tuple[DigestConfig, ...]
     feeds: tuple[FeedConfig, ...]
     entities: tuple[EntityConfig, ...] = field(default=())
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def database(self) -> Path:

@@ -1,0 +1,1 @@
+"""`monitor web`: a read-only console over the daemon's state (search, actors, stories, feeds, mail)."""

@@ -1,0 +1,39 @@
+"""The console's tests share one state built by the real pipeline (see web_state.py) and one
+application over it (its NLP pipeline is built once, on the first page that needs it)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from web_state import State, build_state  # noqa: E402
+
+from monitor.store.archive import Archive  # noqa: E402
+from monitor.web.app import build_app  # noqa: E402
+
+BASE = "http://127.0.0.1:8080"
+
+
+@pytest.fixture(scope="session")
+def state(tmp_path_factory: pytest.TempPathFactory) -> State:
+    return build_state(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="session")
+def app(state: State) -> Iterator[Starlette]:
+    archive = Archive(state.database)
+    yield build_app(state.config, archive)
+    archive.close()
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
+        yield c
