@@ -16,9 +16,9 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ingest_server import Route, serve
-from smtp_server import SmtpServer
-from world import write_config
+from support.ingest_server import Route, serve
+from support.smtp_server import SmtpServer
+from support.world import write_config
 
 from monitor.config.load import load_config
 from monitor.config.types import Config
