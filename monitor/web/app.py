@@ -26,7 +26,8 @@ from starlette.routing import Route
 
 import monitor
 from monitor.config.types import Config
-from monitor.store.archive import Archive, SearchQuery, message_raw
+from monitor.store.archive import Archive, message_raw
+from monitor.store.search import SearchQuery
 from monitor.web import security
 from monitor.web.mail import parts
 from monitor.web.views import KINDS, MAX_TEST_CHARS, Console, NotFound

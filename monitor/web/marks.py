@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor.store.archive import HIT_END, HIT_START
+from monitor.store.search import HIT_END, HIT_START
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from monitor.config.types import Config
 from monitor.digest.stories import arrange, merge_duplicates
 from monitor.models import Analysis, Claim, Mention, StoredArticle
 from monitor.nlp import Analyzer
-from monitor.store import archive, articles
-from monitor.store.archive import Archive, SearchQuery
+from monitor.store import archive, articles, search
+from monitor.store.archive import Archive
+from monitor.store.search import SearchQuery
 from monitor.web.chart import Chart, daily_bars
 from monitor.web.mail import parts
 from monitor.web.marks import Piece, claim_runs, hit_pieces, plain, span_pieces
@@ -102,7 +103,7 @@ class Console:
                 "lead": a.text[:280], "claims": [self.claim_view(c) for c in a.key_claims]}
 
     def search(self, q: SearchQuery, *, since: str = "", until: str = "") -> dict[str, Any]:
-        page = archive.search(self.store, q)
+        page = search.search(self.store, q)
         return {"q": q.text, "actor": q.actor, "speaker": q.speaker, "kind": q.kind, "outlet": q.outlet,
                 "from": since, "to": until, "page": q.page, "per_page": q.per_page, "total": page.total,
                 "total_capped": page.capped, "more": page.more, "error": page.error,

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from monitor.models import Analysis, Claim, Entry, EntryDecision
 from monitor.store import articles
-from monitor.store.archive import Archive, SearchQuery, fts_query, highlight, query_terms, search
+from monitor.store.archive import Archive
 from monitor.store.db import Store
 from monitor.store.schema import MIGRATIONS
+from monitor.store.search import SearchQuery, fts_query, highlight, query_terms, search
 from monitor.web.chart import daily_bars, nice_step
 from monitor.web.marks import Piece, claim_runs, hit_pieces, span_pieces
 
