@@ -44,6 +44,8 @@ for folder in (ROOT / "tests", ROOT / "tests" / "faults"):
 from fault_support import (  # noqa: E402
     ALERT_ENTITIES,
     SPEAKERS,
+    alive,
+    descendants,
     feed_xml,
     spawn_cli,
     wait_line,
@@ -106,30 +108,6 @@ class GrowingFeed:
 
     def route(self, _request: object) -> Route:
         return Route(body=feed_xml(self.items), headers={"Content-Type": "application/rss+xml"})
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below `pid`, from /proc."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {p for p, ppid in parents.items() if ppid in frontier} - found
-        found |= frontier
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def configs(folder: Path, feed_url: str, smtp_port: int) -> tuple[Path, Path]:

@@ -15,6 +15,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from support import world
+from support.ingest_server import Route
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -212,3 +213,38 @@ def wait_line(proc: subprocess.Popen[str], marker: str, timeout: float) -> bool:
         if marker in line:
             return True
     return False
+
+
+class Feed:
+    """A feed whose items the test adds to between polls."""
+
+    def __init__(self) -> None:
+        self.items: list[int] = []
+
+    def route(self, _request: object) -> Route:
+        return Route(body=feed_xml(self.items), headers={"Content-Type": "application/rss+xml"})
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (children, their children, ...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, ppid in parents.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

@@ -22,22 +22,23 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from fault_support import (
     ALERT_ENTITIES,
+    Feed,
+    alive,
     child_env,
-    feed_xml,
+    descendants,
     spawn_cli,
     spawn_crash,
     wait_line,
     write_config,
 )
-from support.ingest_server import IngestServer, Route, serve
+from support.ingest_server import IngestServer
 from support.smtp_server import SmtpServer
 from support.world import Clock as FakeClock
 from support.world import close_runtime, make_runtime, message_id, query
@@ -45,7 +46,6 @@ from support.world import close_runtime, make_runtime, message_id, query
 from monitor.cli.commands import cmd_once
 from monitor.service import pipeline
 
-T0 = datetime.now(UTC).replace(microsecond=0)
 ALERTS_OPEN = "[alerts]\nmax_per_hour = 1000\n"
 SECOND_DIGEST = """
 [[digest]]
@@ -55,32 +55,6 @@ recipients = ["direzione@example.com"]
 max_stories = 1000
 max_per_section = 1000
 """
-
-
-class Feed:
-    def __init__(self) -> None:
-        self.items: list[int] = []
-
-    def route(self, _request: object) -> Route:
-        return Route(body=feed_xml(self.items), headers={"Content-Type": "application/rss+xml"})
-
-
-@pytest.fixture
-def feed() -> Iterator[tuple[Feed, IngestServer]]:
-    f = Feed()
-    with serve({"/feed.xml": f.route}) as server:
-        yield f, server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def clock() -> AsyncIterator[FakeClock]:
-    yield FakeClock(T0)
 
 
 def alert_config(folder: Path, feed_url: str, smtp_port: int, schedule: str = "0 7 * * *",
@@ -252,31 +226,6 @@ def text_of(raw: bytes) -> str:
     body = parsed.get_body(("plain",))
     assert body is not None
     return str(body.get_content())
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below `pid`, from /proc (children, their children, ...)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rpartition(")")[2].split()[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {p for p, ppid in parents.items() if ppid in frontier} - found
-        found |= frontier
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has exited; only its parent's reaping is left
 
 
 @pytest.mark.slow

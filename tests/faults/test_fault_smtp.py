@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fault_support import feed_xml, write_config
-from support.ingest_server import IngestServer, Route, serve
+from fault_support import Feed, write_config
+from support.ingest_server import IngestServer
 from support.smtp_server import SmtpServer
 from support.world import Clock as FakeClock
 from support.world import close_runtime, dead_port, make_runtime, message_id, query
@@ -21,36 +20,6 @@ from support.world import close_runtime, dead_port, make_runtime, message_id, qu
 from monitor.cli.status import collect_status
 from monitor.service import pipeline
 from monitor.store import outbox
-
-T0 = datetime.now(UTC).replace(microsecond=0)
-
-
-class Feed:
-    """A feed whose items the test adds to between polls."""
-
-    def __init__(self) -> None:
-        self.items: list[int] = []
-
-    def route(self, _request: object) -> Route:
-        return Route(body=feed_xml(self.items), headers={"Content-Type": "application/rss+xml"})
-
-
-@pytest.fixture
-def feed() -> Iterator[tuple[Feed, IngestServer]]:
-    f = Feed()
-    with serve({"/feed.xml": f.route}) as server:
-        yield f, server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def clock() -> AsyncIterator[FakeClock]:
-    yield FakeClock(T0)
 
 
 def point_at(rt: pipeline.Runtime, port: int) -> None:
