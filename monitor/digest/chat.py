@@ -25,9 +25,9 @@ from monitor.models import StoredArticle
 Flavour = Literal["slack", "markdown"]
 
 CHAT_LABELS = {
-    "it": {"digest": "Rassegna", "stories": "storie", "more": "altri", "alert": "Allerta",
+    "it": {"digest": "Rassegna", "story": "storia", "stories": "storie", "more": "altri", "alert": "Allerta",
            "test": "Messaggio di prova di monitor: il canale funziona.", "nothing": "Nessuna novità."},
-    "en": {"digest": "Digest", "stories": "stories", "more": "more", "alert": "Alert",
+    "en": {"digest": "Digest", "story": "story", "stories": "stories", "more": "more", "alert": "Alert",
            "test": "monitor test message: the channel works.", "nothing": "Nothing new."},
 }
 
@@ -74,7 +74,8 @@ def _render(ctx: RenderContext, name: str, flavour: Flavour, values: dict[str, A
     template = env.get_template(name)
     labels = CHAT_LABELS[ctx.language]
     text = template.render(values | {"t": labels, "flavour": flavour, "demo": ctx.demo})
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    # Services strip the ends of a post; the stored text is exactly what they receive.
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def render_chat_digest(ctx: RenderContext, digest: DigestConfig, entities: Sequence[EntityConfig],

@@ -318,3 +318,20 @@ async def test_a_digest_too_long_for_the_service_loses_whole_stories(world: Worl
     for n in shown:  # every story shown is whole: its title, link and claim
         assert f"Dichiarazione {n}:" in short.body and said[n] in short.body
     assert f"+{12 - len(shown)} altri" in short.body
+
+
+async def test_a_template_in_templates_dir_overrides_the_chat_alert(world: World, rx: Receiver) -> None:
+    config, routes, _ = world
+    (config.parent / "tpl").mkdir()
+    (config.parent / "tpl" / "chat_alert.md").write_text("URGENTE {{ actor | md }}: {{ link(story.title, story.url) }}\n",
+                                                         encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8").replace('state_dir = "state"',
+                                                                 'state_dir = "state"\ntemplates_dir = "tpl"'),
+                      encoding="utf-8")
+    add_channels(config, channel("webhook", url=rx.json_url("/hook"), alerts=True))
+    routes["/feed.xml"] = Route(body=feed(MUSK))
+    async with running(config, Clock(NOW)) as rt:
+        await pipeline.poll_feeds(rt, force=True)
+        await pipeline.flush_outbox(rt)
+    [post] = rx.delivered
+    assert post.text == "URGENTE Elon Musk: [Musk annuncia il nuovo razzo](https://fonte.example/m1)"
