@@ -61,11 +61,17 @@ class ChannelConfig:
         return value
 
 
+def is_apprise_url(url: str) -> bool:
+    import apprise  # noqa: PLC0415 (only configurations with channels pay for the import)
+
+    return apprise.Apprise.instantiate(url, suppress_exceptions=True) is not None
+
+
 def carries_credentials(url: str) -> bool:
     """Whether the URL holds a secret: a password, a token Apprise masks, a secret-named argument.
 
     Apprise knows each service's secret parts (its privacy mode masks them), so a URL whose
-    private and full forms differ carries one; a URL Apprise cannot read counts as secret too.
+    private and full forms differ carries one.
     """
     try:
         parts = urlsplit(url)
@@ -77,7 +83,7 @@ def carries_credentials(url: str) -> bool:
 
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
-        return True
+        return False  # not a URL at all: load_channels says so
     return bool(plugin.url(privacy=True) != plugin.url(privacy=False))
 
 
@@ -97,6 +103,9 @@ def load_channels(root: Table, base: Path) -> tuple[ChannelConfig, ...]:
             raise t.error("url", "this URL carries a credential (a token, key or password), which never "
                                  "lives in the TOML: put it in an environment variable named by url_env, "
                                  "or in a file named by url_file (e.g. a systemd credential)")
+        if url and not is_apprise_url(url):
+            raise t.error("url", "not a URL Apprise knows (each service's form: "
+                                 "https://github.com/caronc/apprise/wiki)")
         channels.append(ChannelConfig(
             name=name, url_env=url_env, url_file=str((base / url_file).resolve()) if url_file else "",
             url_plain=url, alerts=t.get("alerts", bool, False), digests=t.strings("digests")))

@@ -64,11 +64,16 @@ def outbox_rows(config: Path) -> list[dict[str, object]]:
 def test_a_token_in_the_toml_is_a_config_error_that_points_to_url_env(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
     config, _, _ = world
-    add_channels(config, channel("slack", url=f"https://hooks.slack.com/services/T0000/B0000/{SECRET}"))
-    assert main(["check", "--config", str(config)]) == 78
-    err = capsys.readouterr().err
-    assert str(config) in err and "channels[0].url" in err and "url_env" in err and "url_file" in err
-    assert SECRET not in err
+    text = config.read_text(encoding="utf-8")
+    token = "S3GRETOtk9f8e7dA1b2C3d4"
+    for url in (f"https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/{token}",
+                f"ntfys://ntfy.sh/redazione?token=tk_{token}", f"json://user:{token}@127.0.0.1/hook"):
+        config.write_text(text, encoding="utf-8")
+        add_channels(config, channel("chat", url=url))
+        assert main(["check", "--config", str(config)]) == 78
+        err = capsys.readouterr().err
+        assert str(config) in err and "channels[0].url: this URL carries a credential" in err, err
+        assert "url_env" in err and "url_file" in err and token not in err
 
 
 def test_a_url_without_credentials_is_accepted_and_an_unknown_key_refused(
@@ -85,6 +90,10 @@ def test_a_url_without_credentials_is_accepted_and_an_unknown_key_refused(
     add_channels(config, channel("locale", url=rx.json_url(), digests=("sera",)))
     assert main(["check", "--config", str(config)]) == 78
     assert "channels[0].digests[0]: unknown digest 'sera'" in capsys.readouterr().err
+    config.write_text(text, encoding="utf-8")
+    add_channels(config, channel("locale", url="jsno://127.0.0.1/hook"))
+    assert main(["check", "--config", str(config)]) == 78
+    assert "channels[0].url: not a URL Apprise knows" in capsys.readouterr().err
 
 
 def test_secrets_never_reach_logs_status_or_errors(
