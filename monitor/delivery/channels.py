@@ -88,7 +88,7 @@ def describe(url: str) -> Target | None:
 
 class _Records(logging.Handler):
     def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
+        super().__init__(logging.WARNING)
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -111,7 +111,7 @@ def post(url: str, title: str, body: str, timeout: float = 30.0) -> PostResult:
     with _capture_lock:
         level = _apprise_log.level
         _apprise_log.addHandler(records)
-        _apprise_log.setLevel(logging.DEBUG)
+        _apprise_log.setLevel(logging.WARNING)  # failures are warnings; no costly debug payload dumps
         _posting.set()
         try:
             ok = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.MARKDOWN)
