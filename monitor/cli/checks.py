@@ -15,8 +15,12 @@ CERT_HINT = ("the server's certificate is not trusted; for a private CA point SS
              "PEM file")
 
 
-async def run_checks(config: Config, *, smtp: bool, feeds: bool) -> int:
+async def run_checks(config: Config, *, smtp: bool, feeds: bool, channels: bool = False) -> int:
     failures = 0
+    if channels:
+        from monitor.cli.channels import check_channels
+
+        failures += check_channels(config)
     if smtp:
         failures += await _check_smtp(config)
     if feeds:

@@ -46,10 +46,10 @@ async def cmd_once(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int | object:
     config = load_config(args.config)
     print(summary(config))
-    if args.smtp or args.feeds:
+    if args.smtp or args.feeds or args.channels:
         from monitor.cli.checks import run_checks
 
-        return run_checks(config, smtp=args.smtp, feeds=args.feeds)
+        return run_checks(config, smtp=args.smtp, feeds=args.feeds, channels=args.channels)
     return 0
 
 
@@ -129,6 +129,13 @@ async def cmd_send_test(args: argparse.Namespace) -> int:
     from monitor.digest.mime import build_test_message
 
     config = load_config(args.config)
+    if args.channel:
+        from monitor.cli.channels import send_channel_test
+
+        return await send_channel_test(config, args.channel)
+    if not args.recipient:
+        print("monitor: send-test needs a recipient address, or --channel NAME", file=sys.stderr)
+        return 2
     smtp = config.smtp
     message = build_test_message(smtp.sender, args.recipient, datetime.now(UTC),
                            make_message_id(smtp.sender.rpartition("@")[2]))

@@ -96,7 +96,7 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
             rows = db.execute("SELECT * FROM feeds WHERE active = 1 ORDER BY id").fetchall()
             runs = {r["digest"]: r for r in db.execute(
                 "SELECT r.digest, r.last_run_at, (SELECT MAX(sent_at) FROM outbox o WHERE o.digest = r.digest "
-                "AND o.kind = 'digest' AND o.status = ?) AS last_sent FROM digest_runs r", (outbox.SENT,))}
+                "AND o.kind = 'digest' AND o.channel IS NULL AND o.status = ?) AS last_sent FROM digest_runs r", (outbox.SENT,))}
             box = outbox.outbox_summary(cast(Store, _ReadOnlyStore(db)), now)
         except sqlite3.Error as exc:
             raise StateError(f"cannot read the state database {config.database}: {exc}") from None
@@ -152,8 +152,11 @@ def format_status(data: dict[str, Any], zone: ZoneInfo | None = None) -> str:
     lines.append(f"outbox: {box['pending']} pending, {box['failed']} failed, {box['sent']} sent "
                  f"({box['sent_last_7_days']} in the last 7 days)")
     for p in box["problems"]:
-        lines.append(f"  message {p['id']} [{p['status']}] {p['subject']!r} after {p['attempts']} attempts: "
+        what = f"post {p['id']} to channel {p['channel']}" if p.get("channel") else f"message {p['id']}"
+        lines.append(f"  {what} [{p['status']}] {p['subject']!r} after {p['attempts']} attempts: "
                      f"{p['error']}")
+    for name, n in sorted(box.get("channels", {}).items()):
+        lines.append(f"  channel {name}: {n['pending']} pending, {n['dead']} failed, {n['sent']} sent")
     lines.append(f"last digest sent: {t(data['last_digest_sent']) or 'never'}")
     for d in data["digests"]:
         lines.append(f"  {d['name']} ('{d['schedule']}'): last run {t(d['last_run']) or 'never'}, "

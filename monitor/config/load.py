@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config.channels import check_channel_digests, load_channels
 from monitor.config.entities import load_entities
 from monitor.config.toml_table import Table, choice, read_toml, type_name
 from monitor.config.types import (
@@ -54,10 +55,12 @@ def load_config(path: str | Path) -> Config:
         feeds=_feeds(root),
         entities=load_entities(entities_path, referrer=(str(path), "general.entities_file")),
         web=_web(root.table("web"), path.parent),
+        channels=load_channels(root, path.parent),
     )
     general.done()
     root.done()
     _check_references(config, str(path))
+    check_channel_digests(config.channels, {d.name for d in config.digests}, str(path))
     return config
 
 

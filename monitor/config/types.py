@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from monitor.config.channels import ChannelConfig
 from monitor.errors import ConfigError
 
 DEFAULT_ENTITIES = Path(__file__).parent.parent / "data" / "entities.toml"
@@ -144,6 +145,7 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     entities: tuple[EntityConfig, ...] = field(default=())
     web: WebConfig = field(default_factory=WebConfig)
+    channels: tuple[ChannelConfig, ...] = ()
 
     @property
     def database(self) -> Path:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from monitor.delivery.policy import next_attempt
 from monitor.delivery.smtp import SESSION_STEPS, send_raw
 from monitor.errors import SmtpAuthError, SmtpPermanentError, SmtpTemporaryError
+from monitor.service.channel_flush import flush_channels
 from monitor.service.runtime import Runtime
 from monitor.store import outbox
 
@@ -36,6 +37,21 @@ def unsent(rt: Runtime, outbox_ids: list[int]) -> list[str]:
 
 
 async def flush_outbox(rt: Runtime) -> int:
+    """Send every due mail, then every due channel post; returns how many mails the server took.
+
+    Mail and channels are apart: a stopped SMTP (a 535) or a failing mail leaves the channels'
+    posts going, and the reverse.
+    """
+    try:
+        sent = await _flush_mail(rt)
+    except Exception:  # not a stop (CancelledError is no Exception): the posts still go
+        await flush_channels(rt)
+        raise
+    await flush_channels(rt)
+    return sent
+
+
+async def _flush_mail(rt: Runtime) -> int:
     """Send every due message; returns how many were accepted by the server.
 
     Several jobs flush (the poll tick, the outbox tick, each digest) and `monitor once` may run

@@ -19,14 +19,16 @@ from email.message import EmailMessage
 from monitor.config.types import DigestConfig, FeedConfig
 from monitor.digest.alerts import alert_recipients, quiet_until
 from monitor.digest.build import make_message_id, render_alert, render_digest
+from monitor.digest.chat import render_chat_alert, render_chat_digest
 from monitor.digest.stories import LEAD_CHARS
 from monitor.errors import FeedGoneError, FetchError, NotAFeedError
 from monitor.ingest.fulltext import PageBudget, fetch_full_text, wants_page
 from monitor.ingest.parse import reading_problem
 from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, next_check
-from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints
+from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints, StoredArticle
 from monitor.nlp import normalise_claim_text, rank_key_claims
 from monitor.nlp.prefilter import EMPTY_ANALYSIS
+from monitor.service.channel_flush import alert_channels, digest_channels, target
 from monitor.service.entries import record_feed_entries
 from monitor.service.flush import flush_outbox, unsent
 from monitor.service.offload import LOCAL_DEPTH
@@ -250,8 +252,9 @@ def _alert_rule(rt: Runtime) -> articles.AlertRule:
 
     def owed(analysis: Analysis, newly: set[str]) -> list[str]:
         relevant = set(articles.relevant_entities(analysis.salience, config.nlp.relevance_threshold))
-        return [e.id for e in config.entities
-                if e.alert and e.id in newly and e.id in relevant and alert_recipients(config, e.id)]
+        channels = any(c.alerts for c in config.channels)
+        return [e.id for e in config.entities if e.alert and e.id in newly and e.id in relevant
+                and (channels or alert_recipients(config, e.id))]
     return owed
 
 
@@ -268,22 +271,33 @@ def queue_owed_alerts(rt: Runtime) -> int:
 
 
 def queue_alert(rt: Runtime, article_id: int, entity_id: str) -> bool:
-    """An urgent actor appeared: one single-story alert, capped per hour, held in quiet hours."""
+    """An urgent actor appeared: one single-story alert, capped per hour, held in quiet hours.
+
+    Mail and each alert channel have their own hourly cap; quiet hours hold every one of them.
+    """
     now = rt.clock()
     entity = next((e for e in rt.config.entities if e.id == entity_id and e.alert), None)
     recipients = alert_recipients(rt.config, entity_id)
-    if entity is None or not recipients:  # a reload took the actor or its recipients away
-        outbox.hold_alert(rt.store, article_id, entity_id)
-        return False
-    if outbox.alerts_since(rt.store, now - timedelta(hours=1)) >= rt.config.alerts.max_per_hour:
+    hour_ago = now - timedelta(hours=1)
+    cap = rt.config.alerts.max_per_hour
+    mail = bool(recipients) and outbox.alerts_since(rt.store, hour_ago) < cap
+    channels = [c for c in alert_channels(rt) if outbox.channel_alerts_since(rt.store, c.name, hour_ago) < cap]
+    if entity is not None and (recipients and not mail or len(channels) < len(alert_channels(rt))):
         rt.capped_alerts[entity_id] += 1  # one summary line a poll, not one per story (_log_capped_alerts)
+    if entity is None or not (mail or channels):  # a reload took the actor away, or every cap is reached
         outbox.hold_alert(rt.store, article_id, entity_id)
         return False
     story = articles.load_story(rt.store, article_id)
-    message = render_alert(rt.render_context(), entity, story, recipients, now,
-                           make_message_id(rt.render_context().list_id), rt.config.entities)
-    return outbox.queue_alert(rt.store, message, article_id, entity_id, now=now,
-                              not_before=quiet_until(rt.config.alerts, now, rt.config.timezone))
+    ctx = rt.render_context()
+    quiet = quiet_until(rt.config.alerts, now, rt.config.timezone)
+    message = render_alert(ctx, entity, story, recipients, now, make_message_id(ctx.list_id),
+                           rt.config.entities) if mail else None
+    posts = []
+    for channel in channels:
+        where = target(channel)
+        chat = render_chat_alert(ctx, entity, story, now, rt.config.entities, where.flavour, where.max_chars)
+        posts.append(outbox.ChannelPost(channel.name, chat.title, chat.body, quiet))
+    return outbox.queue_alert(rt.store, message, article_id, entity_id, now=now, not_before=quiet, posts=posts)
 
 
 def digest_due(rt: Runtime, digest: DigestConfig) -> bool:
@@ -298,7 +312,8 @@ def digest_due(rt: Runtime, digest: DigestConfig) -> bool:
     return fire is not None and fire <= rt.clock()
 
 
-def _render(rt: Runtime, digest: DigestConfig, force: bool = False) -> tuple[list[int], OutgoingMessage | None]:
+def _render(rt: Runtime, digest: DigestConfig, force: bool = False,
+            ) -> tuple[list[int], OutgoingMessage | None, list[outbox.ChannelPost]]:
     now = rt.clock()
     stories = articles.stories_for_digest(rt.store, digest.name, digest.actors,
                                           rt.config.nlp.relevance_threshold, now - DIGEST_LOOKBACK,
@@ -306,15 +321,25 @@ def _render(rt: Runtime, digest: DigestConfig, force: bool = False) -> tuple[lis
     health = feeds.failing_feeds(rt.store, now, rt.config.health_after_hours)
     if force:
         digest = replace(digest, send_empty=True)
+
+    def complete(ids: list[int]) -> dict[int, StoredArticle]:
+        return {a.id: a for a in articles.load_stories(rt.store, ids)}
+
     message = render_digest(rt.render_context(), digest, rt.config.entities, stories, health, now,
-                            make_message_id(rt.render_context().list_id),
-                            complete=lambda ids: {a.id: a for a in articles.load_stories(rt.store, ids)})
-    return [s.id for s in stories], message
+                            make_message_id(rt.render_context().list_id), complete=complete)
+    posts = []
+    for channel in digest_channels(rt, digest.name) if message is not None else []:
+        where = target(channel)
+        chat = render_chat_digest(rt.render_context(), digest, rt.config.entities, stories, now, where.flavour,
+                                  where.max_chars, complete=complete)
+        if chat is not None:
+            posts.append(outbox.ChannelPost(channel.name, chat.title, chat.body))
+    return [s.id for s in stories], message, posts
 
 
 def preview_digest(rt: Runtime, digest: DigestConfig) -> str:
     """The HTML part of what would be sent now; nothing is queued or marked."""
-    _, message = _render(rt, digest, force=True)
+    _, message, _ = _render(rt, digest, force=True)
     assert message is not None
     parsed = email.message_from_bytes(message.raw, policy=email.policy.default)
     body = parsed.get_body(("html",)) if isinstance(parsed, EmailMessage) else None
@@ -324,12 +349,13 @@ def preview_digest(rt: Runtime, digest: DigestConfig) -> str:
 def run_digest(rt: Runtime, digest: DigestConfig) -> int | None:
     """Render the digest and queue it with its article marks; returns the outbox id, if any."""
     now = rt.clock()
-    story_ids, message = _render(rt, digest)
+    story_ids, message, posts = _render(rt, digest)
     if message is None:
         outbox.record_digest_run(rt.store, digest.name, now)
         log.info("digest %s: nothing new, not sent", digest.name)
         return None
     outbox_id = outbox.enqueue(rt.store, message, kind="digest", digest=digest.name, now=now,
-                               article_ids=story_ids)
-    log.info("digest %s: %d stories queued as %s", digest.name, len(story_ids), message.message_id)
+                               article_ids=story_ids, posts=posts)
+    log.info("digest %s: %d stories queued as %s%s", digest.name, len(story_ids), message.message_id,
+             f" and to channels {', '.join(p.channel for p in posts)}" if posts else "")
     return outbox_id

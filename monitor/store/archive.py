@@ -292,20 +292,21 @@ class Message:
 
 
 def messages(archive: Store, limit: int = 50, offset: int = 0) -> list[Message]:
-    """Digests and alerts in the outbox, newest first (sent, pending and failed)."""
+    """Digests and alerts in the outbox, newest first (sent, pending and failed); mail only:
+    a channel's post is a copy of the same news in Markdown."""
     rows = archive.db.execute(
         "SELECT o.id, o.kind, o.digest, o.subject, o.recipients, o.status, o.created_at, o.sent_at, "
         "(SELECT COUNT(*) FROM digest_marks d WHERE d.outbox_id = o.id) + "
         "(SELECT COUNT(*) FROM alerts al WHERE al.outbox_id = o.id) AS n, "
         "(SELECT group_concat(DISTINCT al.entity) FROM alerts al WHERE al.outbox_id = o.id) AS entities "
-        "FROM outbox o ORDER BY o.id DESC LIMIT ? OFFSET ?", (limit, offset))
+        "FROM outbox o WHERE o.channel IS NULL ORDER BY o.id DESC LIMIT ? OFFSET ?", (limit, offset))
     return [Message(r["id"], r["kind"], r["digest"], r["subject"], len(json.loads(r["recipients"])), r["status"],
                     r["created_at"], r["sent_at"], r["n"], tuple((r["entities"] or "").split(",")) if r["entities"]
                     else ()) for r in rows]
 
 
 def message_raw(archive: Store, outbox_id: int) -> bytes | None:
-    row = archive.db.execute("SELECT raw FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+    row = archive.db.execute("SELECT raw FROM outbox WHERE id = ? AND channel IS NULL", (outbox_id,)).fetchone()
     return bytes(row[0]) if row else None
 
 

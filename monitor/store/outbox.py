@@ -34,14 +34,28 @@ class OutboxRow:
     raw: bytes
     attempts: int
     first_attempt: datetime | None
+    channel: str | None = None  # a chat/webhook post (subject = title, raw = UTF-8 body); None: mail
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelPost:
+    """A post rendered for one channel, stored beside (and with) the mail it accompanies."""
+
+    channel: str
+    title: str
+    body: str
+    not_before: datetime | None = None
 
 
 def enqueue(store: Store, message: OutgoingMessage, *, kind: str, now: datetime,
             digest: str | None = None, article_ids: Sequence[int] = (),
-            not_before: datetime | None = None) -> int:
-    """Store the message and mark its articles in one transaction: both happen or neither."""
+            not_before: datetime | None = None, posts: Sequence[ChannelPost] = ()) -> int:
+    """Store the message (and its channel posts) and mark its articles in one transaction: all
+    happen or none."""
     with store.transaction() as db:
         outbox_id = _insert_message(db, message, kind, digest, now, not_before)
+        _insert_posts(db, posts, kind, digest, now)
         if digest is not None:
             db.executemany("INSERT OR IGNORE INTO digest_marks (digest, article_id, outbox_id) VALUES (?,?,?)",
                            [(digest, a, outbox_id) for a in article_ids])
@@ -60,6 +74,33 @@ def _insert_message(db: sqlite3.Connection, message: OutgoingMessage, kind: str,
     return int(cur.lastrowid or 0)
 
 
+def _insert_posts(db: sqlite3.Connection, posts: Sequence[ChannelPost], kind: str, digest: str | None,
+                  now: datetime) -> list[int]:
+    ids = []
+    for post in posts:
+        cur = db.execute(
+            "INSERT INTO outbox (message_id, kind, digest, sender, recipients, subject, raw, created_at, "
+            "next_attempt_at, channel) VALUES (?, ?, ?, '', '[]', ?, ?, ?, ?, ?)",
+            (f"{post.channel}:{uuid.uuid4().hex}", kind, digest, post.title, post.body.encode("utf-8"), ts(now),
+             ts(post.not_before or now), post.channel))
+        ids.append(int(cur.lastrowid or 0))
+    return ids
+
+
+def enqueue_posts(store: Store, posts: Sequence[ChannelPost], *, kind: str, now: datetime,
+                  digest: str | None = None) -> list[int]:
+    """Posts on their own (a test post); their ids."""
+    with store.transaction() as db:
+        return _insert_posts(db, posts, kind, digest, now)
+
+
+def channel_alerts_since(store: Store, channel: str, since: datetime) -> int:
+    """Alerts queued for one channel since then: each channel has its own hourly cap."""
+    row = store.db.execute("SELECT COUNT(*) FROM outbox WHERE channel = ? AND kind = 'alert' AND created_at >= ?",
+                           (channel, ts(since)))
+    return int(row.fetchone()[0])
+
+
 def owe_alerts(db: sqlite3.Connection, owed: Sequence[tuple[int, str]], now: datetime) -> None:
     """Inside the transaction that stores the analyses: these (article, entity) alerts are owed.
 
@@ -76,20 +117,23 @@ def owed_alerts(store: Store) -> list[tuple[int, str]]:
     return [(r["article_id"], r["entity"]) for r in rows]
 
 
-def queue_alert(store: Store, message: OutgoingMessage, article_id: int, entity: str, *, now: datetime,
-                not_before: datetime | None) -> bool:
+def queue_alert(store: Store, message: OutgoingMessage | None, article_id: int, entity: str, *, now: datetime,
+                not_before: datetime | None, posts: Sequence[ChannelPost] = ()) -> bool:
     """Pay an owed alert: the message, the alert row and the article's mark in one transaction.
 
     False (and nothing written) when the alert is no longer owed: another process queued it.
+    No message (the mail cap or no recipients) with posts: the channels alone carry the alert.
     """
     with store.transaction() as db:
         taken = db.execute("UPDATE alerts SET state = ?, created_at = ? WHERE article_id = ? AND entity = ? "
                            "AND state = ?", (QUEUED, ts(now), article_id, entity, OWED)).rowcount
         if not taken:
             return False
-        outbox_id = _insert_message(db, message, "alert", None, now, not_before)
-        db.execute("UPDATE alerts SET outbox_id = ? WHERE article_id = ? AND entity = ?",
-                   (outbox_id, article_id, entity))
+        _insert_posts(db, posts, "alert", None, now)
+        if message is not None:
+            outbox_id = _insert_message(db, message, "alert", None, now, not_before)
+            db.execute("UPDATE alerts SET outbox_id = ? WHERE article_id = ? AND entity = ?",
+                       (outbox_id, article_id, entity))
         row = db.execute("SELECT alerted_entities FROM articles WHERE id = ?", (article_id,)).fetchone()
         done = sorted(set(json.loads(row["alerted_entities"])) | {entity})
         db.execute("UPDATE articles SET alerted_entities = ? WHERE id = ?", (json.dumps(done), article_id))
@@ -125,11 +169,21 @@ def _due_args(now: datetime) -> tuple[float | None, float | None]:
 def _outbox_row(r: sqlite3.Row) -> OutboxRow:
     return OutboxRow(id=r["id"], message_id=r["message_id"], kind=r["kind"], sender=r["sender"],
                      recipients=tuple(json.loads(r["recipients"])), raw=bytes(r["raw"]),
-                     attempts=r["attempts"], first_attempt=dt(r["first_attempt_at"]))
+                     attempts=r["attempts"], first_attempt=dt(r["first_attempt_at"]), channel=r["channel"],
+                     subject=r["subject"])
 
 
 def due_messages(store: Store, now: datetime) -> list[OutboxRow]:
-    rows = store.db.execute(f"SELECT * FROM outbox WHERE status = ? AND {_DUE} ORDER BY id", (PENDING, *_due_args(now)))
+    """Mail due now (channel posts have their own flush: a failing one never blocks mail)."""
+    rows = store.db.execute(f"SELECT * FROM outbox WHERE status = ? AND channel IS NULL AND {_DUE} ORDER BY id",
+                            (PENDING, *_due_args(now)))
+    return [_outbox_row(r) for r in rows]
+
+
+def due_posts(store: Store, now: datetime) -> list[OutboxRow]:
+    """Channel posts due now, oldest first."""
+    rows = store.db.execute(f"SELECT * FROM outbox WHERE status = ? AND channel IS NOT NULL AND {_DUE} "
+                            "ORDER BY id", (PENDING, *_due_args(now)))
     return [_outbox_row(r) for r in rows]
 
 
@@ -233,7 +287,7 @@ def mark_retry(store: Store, outbox_id: int, now: datetime, next_attempt: dateti
 def note_pending(store: Store, error: str) -> None:
     """Say on every waiting message why it waits (e.g. sending stopped after a 535)."""
     with store.transaction() as db:
-        db.execute("UPDATE outbox SET last_error = ? WHERE status = ?", (error[:500], PENDING))
+        db.execute("UPDATE outbox SET last_error = ? WHERE status = ? AND channel IS NULL", (error[:500], PENDING))
 
 
 def mark_dead(store: Store, outbox_id: int, now: datetime, error: str, owner: str | None = None) -> None:
@@ -259,15 +313,19 @@ def alerts_since(store: Store, since: datetime) -> int:
 def outbox_summary(store: Store, now: datetime) -> dict[str, object]:
     counts = {r["status"]: r["n"] for r in store.db.execute(
         "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")}
-    last = dt(store.db.execute("SELECT MAX(sent_at) FROM outbox WHERE kind = 'digest' AND status = ?",
+    last = dt(store.db.execute("SELECT MAX(sent_at) FROM outbox WHERE kind = 'digest' AND channel IS NULL AND status = ?",
                                (SENT,)).fetchone()[0])
     problems = [dict(id=r["id"], subject=r["subject"], status=r["status"], error=r["last_error"],
-                     attempts=r["attempts"]) for r in store.db.execute(
+                     attempts=r["attempts"], channel=r["channel"]) for r in store.db.execute(
         "SELECT * FROM outbox WHERE status = ? OR (status = ? AND last_error IS NOT NULL) ORDER BY id DESC LIMIT 20",
         (DEAD, PENDING))]
     week_ago = ts(now - timedelta(days=7))
     sent_week = store.db.execute("SELECT COUNT(*) FROM outbox WHERE status = ? AND sent_at >= ?",
                                  (SENT, week_ago)).fetchone()[0]
+    channels: dict[str, dict[str, int]] = {}
+    for r in store.db.execute("SELECT channel, status, COUNT(*) AS n FROM outbox WHERE channel IS NOT NULL "
+                              "GROUP BY channel, status"):
+        channels.setdefault(r["channel"], {PENDING: 0, SENT: 0, DEAD: 0})[r["status"]] = r["n"]
     return {"pending": counts.get(PENDING, 0), "sent": counts.get(SENT, 0), "failed": counts.get(DEAD, 0),
             "sent_last_7_days": sent_week, "last_digest_sent": last.isoformat() if last else None,
-            "problems": problems}
+            "problems": problems, "channels": channels}

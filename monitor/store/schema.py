@@ -178,4 +178,12 @@ CREATE INDEX claims_speaker ON claims(speaker, article_id);
 CREATE INDEX claims_subject ON claims(subject, article_id)
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+# v8: chat and webhook channels share the outbox (claims, retries, dead letters, status): a row
+# with a channel name holds the rendered Markdown post (subject = title, raw = UTF-8 body) for
+# that channel; mail rows keep channel NULL.
+_V8 = """
+ALTER TABLE outbox ADD COLUMN channel TEXT;
+CREATE INDEX outbox_channel ON outbox(channel, kind, created_at) WHERE channel IS NOT NULL
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]

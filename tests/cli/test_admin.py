@@ -119,7 +119,7 @@ def test_status_while_the_daemon_runs(tmp_path: Path) -> None:
     assert gone["health"] == "disabled" and "410" in gone["disabled_reason"], gone
     # Elon Musk is an alert entity: his story went out at once; the 07:00 digest has not run yet.
     assert data["outbox"] == {"pending": 0, "sent": 1, "failed": 0, "sent_last_7_days": 1,
-                              "last_digest_sent": None, "problems": []}
+                              "last_digest_sent": None, "problems": [], "channels": {}}
     assert [m.rcpt_tos for m in alerts] == [("redazione@example.it",)]
     assert data["last_digest_sent"] is None
     assert data["digests"] == [{"name": "mattina", "schedule": "0 7 * * *",
