@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -41,6 +42,38 @@ async def cmd_once(args: argparse.Namespace) -> int:
     for o in failed:
         print(f"  {o.error}" if o.error and o.feed in o.error else f"  {o.feed}: {o.error}")
     return 1 if rt.sending_paused else 0
+
+
+INIT_ENTITIES_LINE = 'entities_file = "entities.toml"  # the copy `monitor init` wrote next to this file'
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write DIR/config.toml (the documented example, pointing at its own entities file) and
+    DIR/entities.toml (the bundled entities); never overwrite anything."""
+    folder: Path = args.folder
+    config_path, entities_path = folder / "config.toml", folder / "entities.toml"
+    existing = [str(p) for p in (config_path, entities_path) if p.exists()]
+    if existing:
+        raise MonitorError(f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+                           "nothing written (move them away or choose another folder)")
+    example = (DEFAULT_ENTITIES.parent / "config.example.toml").read_text(encoding="utf-8")
+    text = re.sub(r'^entities_file = ""$', INIT_ENTITIES_LINE, example, count=1, flags=re.MULTILINE)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_new(entities_path, DEFAULT_ENTITIES.read_text(encoding="utf-8"))
+        _write_new(config_path, text)
+    except OSError as exc:
+        raise MonitorError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+    print(f"wrote {config_path} (every key documented; edit [smtp], [[digest]] and [[feeds]])")
+    print(f"wrote {entities_path} (the tracked people and companies)")
+    print(f"next: monitor check -c {config_path}")
+    return 0
+
+
+def _write_new(path: Path, text: str) -> None:
+    # "x": a file that appeared since the check above is still never overwritten.
+    with path.open("x", encoding="utf-8") as out:
+        out.write(text)
 
 
 def cmd_check(args: argparse.Namespace) -> int | object:

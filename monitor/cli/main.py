@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     p = sub.add_parser("once", help="poll every feed now, send a digest if one is due, and exit")
     _config_arg(p)
+    p = sub.add_parser("init", help="write a config.toml and an entities.toml to edit into a folder")
+    p.add_argument("folder", type=Path, help="where to write them (created if missing; existing files are never overwritten)")
     p = sub.add_parser("check", help="validate the configuration and print a summary")
     _config_arg(p)
     p.add_argument("--smtp", action="store_true", help="also log in to the SMTP server")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor.config.entities import load_entities
 from monitor.config.toml_table import Table, choice, read_toml, type_name
 from monitor.config.types import (
+    DEFAULT_ENTITIES,
     DEFAULT_USER_AGENT,
     AlertConfig,
     Config,
@@ -34,8 +35,10 @@ def load_config(path: str | Path) -> Config:
     path = Path(path).resolve()
     root = Table(str(path), "", read_toml(path, "", str(path)))
     general = root.table("general")
-    entities_name = general.text("entities_file", "entities.toml", empty=False)
-    entities_path = (path.parent / entities_name).resolve()
+    # Unset or empty: the bundled entities, so a config copied anywhere still loads (a relative
+    # default would point next to the copy, where no entities file is yet).
+    entities_name = general.text("entities_file")
+    entities_path = (path.parent / entities_name).resolve() if entities_name else DEFAULT_ENTITIES
     state_dir = _state_dir(general.text("state_dir"), path.parent)
     templates = general.text("templates_dir")
     config = Config(
