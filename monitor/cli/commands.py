@@ -79,6 +79,9 @@ def _write_new(path: Path, text: str) -> None:
 def cmd_check(args: argparse.Namespace) -> int | object:
     config = load_config(args.config)
     print(summary(config))
+    if (missing := config.smtp.missing_password()) is not None:
+        # Only a warning: the variable may be set in the service's environment, not this shell's.
+        print(f"warning: {missing}")
     if args.smtp or args.feeds:
         from monitor.cli.checks import run_checks
 
