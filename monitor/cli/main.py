@@ -17,6 +17,13 @@ EX_CANTCREAT = 73
 DEFAULT_CONFIG = os.environ.get("MONITOR_CONFIG", "/etc/monitor/config.toml")
 
 
+# `run` and `once` follow the same rule (pipeline.digest_due); said once, shown by both --help.
+FIRST_DIGEST = ("When the first digest goes: a digest that has never been sent is due at once, so the "
+                "first `run` or `once` on a new state directory sends it right after its first poll, with "
+                "the stories of the last polling.backfill_hours; after that each digest goes at its schedule, and a slot missed "
+                "while nothing ran is sent by the next `run` or `once` start.")
+
+
 def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", type=Path, default=Path(DEFAULT_CONFIG),
                    help="main TOML config (default: $MONITOR_CONFIG or /etc/monitor/config.toml)")
@@ -32,9 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="logging level (default INFO; WARNING for demo, analyze and status)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run the daemon (polls feeds, sends digests and alerts)")
+    p = sub.add_parser("run", help="run the daemon (polls feeds, sends digests and alerts)",
+                       description=f"Run the daemon. {FIRST_DIGEST}")
     _config_arg(p)
-    p = sub.add_parser("once", help="poll every feed now, send a digest if one is due, and exit")
+    p = sub.add_parser("once", help="poll every feed now, send a digest if one is due, and exit",
+                       description=f"Poll every feed now, send each digest that is due, and exit. {FIRST_DIGEST}")
     _config_arg(p)
     p = sub.add_parser("init", help="write a config.toml and an entities.toml to edit into a folder")
     p.add_argument("folder", type=Path, help="where to write them (created if missing; existing files are never overwritten)")
