@@ -12,6 +12,7 @@ from monitor.config.entities import load_entities
 from monitor.config.load import load_config
 from monitor.config.types import DEFAULT_ENTITIES, Config
 from monitor.errors import ConfigError, MonitorError
+from monitor.models import plural
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -74,6 +75,36 @@ def _write_new(path: Path, text: str) -> None:
     # "x": a file that appeared since the check above is still never overwritten.
     with path.open("x", encoding="utf-8") as out:
         out.write(text)
+
+
+async def cmd_backfill(args: argparse.Namespace) -> int:
+    from monitor.service import pipeline
+    from monitor.service.daemon import open_runtime
+    from monitor.store.feeds import active_feeds
+
+    config = load_config(args.config)
+    if not args.hours > 0:
+        raise MonitorError(f"--hours must be a positive number of hours, got {args.hours:g}")
+    known = {f.url for f in config.feeds}
+    if unknown := [u for u in args.feed or () if u not in known]:
+        raise MonitorError(f"{config.path}: no [[feeds]] with url {', '.join(unknown)} "
+                           "(`monitor check` lists the configured feeds)")
+    rt = open_runtime(config)
+    try:
+        feed_ids = None
+        if args.feed:
+            feed_ids = [f.id for f in active_feeds(rt.store) if f.config_url in args.feed]
+        outcome = await pipeline.backfill(rt, args.hours, feed_ids)
+    finally:
+        await rt.aclose()
+    where = f" of {', '.join(args.feed)}" if args.feed else ""
+    if not outcome.analysed:
+        print(f"no backlog{where} published in the last {args.hours:g} hours")
+        return 0
+    print(f"analysed {plural(outcome.analysed, 'backlog article', 'backlog articles')}{where} from the last "
+          f"{args.hours:g} hours: {plural(outcome.relevant, 'story names', 'stories name')} a tracked actor "
+          "and will join the next digest, marked as earlier coverage")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int | object:

@@ -69,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send-test", help="mail a short test message to check the SMTP settings")
     _config_arg(p)
     p.add_argument("recipient", help="address to send the test message to")
+    p = sub.add_parser("backfill", help="analyse stored backlog so its stories join the next digest",
+                       description=(
+                           "On a feed's first poll, entries published before polling.backfill_hours are "
+                           "stored as backlog, not analysed (`monitor status` counts them). This analyses "
+                           "the backlog published in the last N hours; its stories join the next digest, "
+                           "marked as earlier coverage. No alerts are sent for them."))
+    _config_arg(p)
+    p.add_argument("--hours", type=float, required=True, metavar="N",
+                   help="backlog published in the last N hours (undated entries: first seen then)")
+    p.add_argument("--feed", action="append", metavar="URL",
+                   help="only this feed's backlog (its URL as in the config; repeatable; default all)")
     p = sub.add_parser("status", help="feeds' health, outbox and last digest")
     _config_arg(p)
     p.add_argument("--format", choices=["text", "json"], default="text")

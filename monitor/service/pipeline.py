@@ -24,7 +24,7 @@ from monitor.errors import FeedGoneError, FetchError, NotAFeedError
 from monitor.ingest.fulltext import PageBudget, fetch_full_text, wants_page
 from monitor.ingest.parse import reading_problem
 from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, next_check
-from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints
+from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints, plural
 from monitor.nlp import normalise_claim_text, rank_key_claims
 from monitor.nlp.prefilter import EMPTY_ANALYSIS
 from monitor.service.entries import record_feed_entries
@@ -117,6 +117,11 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState, pages: PageBudget | None
                                        first_poll=feed.first_polled is None,
                                        backfill_hours=rt.config.polling.backfill_hours, may_mention=may_mention)
         new_ids, quiet = recorded.to_analyse, len(recorded.quiet)
+        if recorded.backlog:  # said once, at the first poll: otherwise they wait unseen
+            log.info("feed %s: %s kept as backlog, published before the %g-hour backfill window "
+                     "(`monitor backfill --hours N` adds them to the next digest)", feed.url,
+                     plural(len(recorded.backlog), "older entry", "older entries"),
+                     rt.config.polling.backfill_hours)
     # Validators are stored only after the entries: a crash in between re-fetches, never loses.
     ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes
     when = next_check(now, interval_minutes=interval, hints=replace(result.hints, ttl_minutes=ttl), failures=0,
@@ -195,6 +200,30 @@ async def rescan(rt: Runtime, entity_ids: set[str]) -> int:
             articles.reopen_for_digests(rt.store, article_id, digests, now)
             gained += 1
     return gained
+
+
+@dataclass(frozen=True)
+class BackfillOutcome:
+    analysed: int  # backlog articles analysed
+    relevant: int  # of which name a tracked actor above the relevance threshold
+
+
+async def backfill(rt: Runtime, hours: float, feed_ids: list[int] | None = None) -> BackfillOutcome:
+    """Analyse the backlog published in the last `hours` (of these feeds): its stories join the
+    next digests marked as earlier coverage. No alerts: the news is old by definition."""
+    now = rt.clock()
+    ids = articles.backlog_articles(rt.store, now - timedelta(hours=hours), feed_ids)
+    if not ids:
+        return BackfillOutcome(0, 0)
+    # Marked first: while still backlog the mark shows nowhere, and a crash before the analysis
+    # leaves them backlog, so a second backfill picks them up again.
+    articles.mark_earlier_coverage(rt.store, ids, now)
+    texts = articles.article_texts(rt.store, ids)
+    results = [(i, _rank_by_novelty(rt, i, a)) for i, a in await _analyze(rt, texts)]
+    articles.save_analyses(rt.store, results, normalise_claim_text)
+    threshold = rt.config.nlp.relevance_threshold
+    relevant = sum(1 for _, a in results if articles.relevant_entities(a.salience, threshold))
+    return BackfillOutcome(len(results), relevant)
 
 
 def analyze_text(rt: Runtime, title: str, text: str) -> Analysis:
