@@ -224,16 +224,31 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             found = read_opml(Path(args.opml).read_bytes())
         except OSError as exc:
             raise ConfigError(str(args.opml), "", f"cannot read: {exc.strerror}") from None
-        known = set()
-        if args.config.exists():
-            known = {f.url for f in load_config(args.config).feeds}
-        print("# paste into the main config file")
-        for url, title in found:
-            if url not in known:
-                print(f"\n[[feeds]]\nurl = {json.dumps(url, ensure_ascii=False)}\nname = {json.dumps(title or url, ensure_ascii=False)}")
-        return 0
+        return _import_feeds(args.config, found, dry_run=args.dry_run)
     config = load_config(args.config)
     print(write_opml([(f.url, f.name) for f in config.feeds], "monitor feeds"))
+    return 0
+
+
+def _import_feeds(config_path: Path, found: list[tuple[str, str]], *, dry_run: bool) -> int:
+    from monitor.cli.feeds_import import added_toml, plan_import, write_config
+
+    load_config(config_path)  # a config that is already broken is reported as it is, not edited
+    plan = plan_import(config_path, found)
+    for url, name in plan.present:
+        print(f"already present: {name} <{url}>")
+    if not plan.added:
+        print(f"nothing to add to {config_path} ({plural(len(found), 'feed', 'feeds')} in the OPML file)")
+        return 0
+    if dry_run:
+        print(f"would add {plural(len(plan.added), 'feed', 'feeds')} to {config_path} (nothing written):\n")
+        print(added_toml(plan))
+        return 0
+    write_config(config_path, plan.text)
+    print(f"added {plural(len(plan.added), 'feed', 'feeds')} to {config_path}:")
+    for url, name in plan.added:
+        print(f"  {name} <{url}>")
+    print("a running daemon polls them after a reload (systemctl reload monitor)")
     return 0
 
 

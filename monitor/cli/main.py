@@ -85,9 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p = sub.add_parser("feeds", help="import or export the feed list as OPML")
     fsub = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
-    q = fsub.add_parser("import", help="print [[feeds]] TOML for the feeds in an OPML file")
+    q = fsub.add_parser("import", help="add the feeds of an OPML file to the config file",
+                        description=("Append a [[feeds]] table to the config file for each feed of the OPML "
+                                     "file that it does not have yet, keeping the file's comments and layout; "
+                                     "feeds already present are listed, not added twice."))
     q.add_argument("opml", type=Path)
     _config_arg(q)
+    q.add_argument("--dry-run", action="store_true", help="print what would be added; write nothing")
     q = fsub.add_parser("export", help="print the configured feeds as OPML")
     _config_arg(q)
     p = sub.add_parser("entities", help="list tracked entities or test them on a snippet")

@@ -72,3 +72,60 @@ def test_init_never_overwrites_and_names_what_is_there(tmp_path: Path) -> None:
     assert f"{tmp_path / 'config.toml'} already exists" in result.stderr and "nothing written" in result.stderr
     assert (tmp_path / "config.toml").read_text(encoding="utf-8") == "# mine\n"
     assert not (tmp_path / "entities.toml").exists()
+
+
+# -- monitor feeds import ------------------------------------------------------------------------
+
+OPML = """<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>Le mie fonti</title></head><body>
+<outline text="Tecnologia">
+  <outline type="rss" text="HDblog" title="HDblog" xmlUrl="https://www.hdblog.it/feed/"/>
+  <outline type="rss" text="Fonte &amp; &quot;Nuova&quot;" xmlUrl="https://nuova.example/rss?a=1&amp;b=2"/>
+</outline>
+<outline type="rss" text="Altra" xmlUrl="https://altra.example/feed"/>
+</body></opml>
+"""
+
+
+def test_feeds_import_writes_into_the_config_keeping_it_and_reports_what_is_there(tmp_path: Path) -> None:
+    assert run_monitor("init", tmp_path).returncode == 0
+    config = tmp_path / "config.toml"
+    # The admin's own touch: a comment and an odd spacing that a re-render would lose.
+    original = config.read_text(encoding="utf-8").replace(
+        'name = "HDblog"', 'name   =   "HDblog"   # la prima fonte')
+    config.write_text(original, encoding="utf-8")
+    opml = tmp_path / "list.opml"
+    opml.write_text(OPML, encoding="utf-8")
+    env = {"STATE_DIRECTORY": str(tmp_path / "state")}
+
+    dry = run_monitor("feeds", "import", opml, "-c", config, "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert config.read_text(encoding="utf-8") == original  # nothing written
+    assert "already present: HDblog <https://www.hdblog.it/feed/>" in dry.stdout
+    assert "would add 2 feeds" in dry.stdout and 'url = "https://altra.example/feed"' in dry.stdout
+
+    done = run_monitor("feeds", "import", opml, "-c", config, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "already present: HDblog <https://www.hdblog.it/feed/>" in done.stdout
+    assert f"added 2 feeds to {config}:" in done.stdout
+    written = config.read_text(encoding="utf-8")
+    assert written.startswith(original.rstrip("\n"))  # every byte the admin wrote is kept
+    assert 'name   =   "HDblog"   # la prima fonte' in written
+    feeds = load_config(config).feeds
+    assert [(f.url, f.name) for f in feeds[-2:]] == [
+        ("https://nuova.example/rss?a=1&b=2", 'Fonte & "Nuova"'), ("https://altra.example/feed", "Altra")]
+    assert len(feeds) == 13
+
+    again = run_monitor("feeds", "import", opml, "-c", config, env=env)
+    assert again.returncode == 0, again.stderr
+    assert config.read_text(encoding="utf-8") == written
+    assert "already present: Altra <https://altra.example/feed>" in again.stdout
+    assert f"nothing to add to {config} (3 feeds in the OPML file)" in again.stdout
+
+
+def test_feeds_import_into_a_missing_config_is_a_config_error(tmp_path: Path) -> None:
+    opml = tmp_path / "list.opml"
+    opml.write_text(OPML, encoding="utf-8")
+    result = run_monitor("feeds", "import", opml, "-c", tmp_path / "absent.toml")
+    assert result.returncode == 78 and "absent.toml" in result.stderr, result.stderr
+    assert not (tmp_path / "absent.toml").exists()
