@@ -8,11 +8,19 @@ import re
 import sys
 from pathlib import Path
 
+from monitor.cli.logs import use_zone
+from monitor.config import load
 from monitor.config.entities import load_entities
-from monitor.config.load import load_config
 from monitor.config.types import DEFAULT_ENTITIES, Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.models import plural
+
+
+def load_config(path: Path) -> Config:
+    """The config, and from now on log lines stamped in its time zone."""
+    config = load.load_config(path)
+    use_zone(config.timezone)
+    return config
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -38,8 +46,9 @@ async def cmd_once(args: argparse.Namespace) -> int:
     finally:
         await rt.aclose()
     failed = [o for o in outcomes if o.status in ("failed", "gone")]
-    print(f"polled {len(outcomes)} feeds ({len(failed)} failed), "
-          f"{sum(o.new_articles for o in outcomes)} new articles, {sent} messages sent")
+    print(f"polled {plural(len(outcomes), 'feed', 'feeds')} ({len(failed)} failed), "
+          f"{plural(sum(o.new_articles for o in outcomes), 'new article', 'new articles')}, "
+          f"{plural(sent, 'message', 'messages')} sent")
     for o in failed:
         print(f"  {o.error}" if o.error and o.feed in o.error else f"  {o.feed}: {o.error}")
     return 1 if rt.sending_paused else 0
@@ -182,7 +191,7 @@ async def cmd_digest(args: argparse.Namespace) -> int:
         queued = [i for i in (pipeline.run_digest(rt, d) for d in chosen) if i is not None]
         sent = await pipeline.flush_outbox(rt)
         unsent = pipeline.unsent(rt, queued)
-        print(f"{sent} messages sent" + (f"; {len(unsent)} not sent: {'; '.join(unsent)}" if unsent else ""))
+        print(f"{plural(sent, 'message', 'messages')} sent" + (f"; {len(unsent)} not sent: {'; '.join(unsent)}" if unsent else ""))
         return 0 if not unsent and not rt.sending_paused else 1
     finally:
         await rt.aclose()

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from monitor import __version__
+from monitor.cli.logs import setup_logging
 from monitor.errors import EX_CONFIG, ConfigError, MonitorError, StateError
 
 EX_CANTCREAT = 73
+EX_SIGPIPE = 141  # what a shell reports for a command SIGPIPE ended
 DEFAULT_CONFIG = os.environ.get("MONITOR_CONFIG", "/etc/monitor/config.toml")
 
 
@@ -108,24 +109,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class OneLineFormatter(logging.Formatter):
-    """One event, one line: a multi-line SMTP reply must not lose its level under journald."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace("\r\n", " | ").replace("\n", " | ").replace("\r", " | ")
-
-
-def setup_logging(level: str) -> None:
-    # journald adds its own timestamps; a terminal gets them from us.
-    fmt = "%(levelname)s %(message)s" if os.environ.get("JOURNAL_STREAM") else \
-        "%(asctime)s %(levelname)s %(message)s"
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLineFormatter(fmt))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("apscheduler", "pyreqwest", "mail.log", "aiosmtplib", "spacy", "tzlocal"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet = args.command in ("demo", "analyze", "status", "entities", "feeds")
@@ -135,7 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
     try:
         result = handler(args)
-        return int(asyncio.run(result)) if asyncio.iscoroutine(result) else int(result)
+        status = int(asyncio.run(result)) if asyncio.iscoroutine(result) else int(result)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # `monitor status | head`: the reader has what it wanted. Quiet, like a tool SIGPIPE
+        # ends; stdout now points at /dev/null so the exit-time flush cannot complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EX_SIGPIPE
     except ConfigError as exc:
         print(f"monitor: configuration error: {exc}", file=sys.stderr)
         return EX_CONFIG

@@ -154,7 +154,7 @@ def format_status(data: dict[str, Any], zone: ZoneInfo | None = None) -> str:
         if f["health"] == "disabled":
             lines.append(f"             disabled: {f['disabled_reason']}")
         elif f["health"] == "failing":
-            lines.append(f"             {f['consecutive_failures']} failures in a row since {t(f['failing_since'])}: "
+            lines.append(f"             {plural(f['consecutive_failures'], 'failure', 'failures')} in a row since {t(f['failing_since'])}: "
                          f"{f['last_error']}")
         elif f["health"] == "problem":
             lines.append(f"             since {t(f['problem_since'])}: {f['problem']}")

@@ -81,8 +81,8 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
 def _log_capped_alerts(rt: Runtime) -> None:
     if rt.capped_alerts:
         held = ", ".join(f"{entity} {n}" for entity, n in sorted(rt.capped_alerts.items()))
-        log.warning("%d alerts not sent: hourly cap of %d reached (%s); the stories go to the digests as usual",
-                    sum(rt.capped_alerts.values()), rt.config.alerts.max_per_hour, held)
+        log.warning("%s not sent: hourly cap of %d reached (%s); the stories go to the digests as usual",
+                    plural(sum(rt.capped_alerts.values()), "alert", "alerts"), rt.config.alerts.max_per_hour, held)
         rt.capped_alerts.clear()
 
 
@@ -118,10 +118,10 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState, pages: PageBudget | None
                                        backfill_hours=rt.config.polling.backfill_hours, may_mention=may_mention)
         new_ids, quiet = recorded.to_analyse, len(recorded.quiet)
         if recorded.backlog:  # said once, at the first poll: otherwise they wait unseen
-            log.info("feed %s: %s kept as backlog, published before the %g-hour backfill window "
+            log.info("feed %s: %s kept as backlog, published before the %s-hour backfill window "
                      "(`monitor backfill --hours N` adds them to the next digest)", feed.url,
                      plural(len(recorded.backlog), "older entry", "older entries"),
-                     rt.config.polling.backfill_hours)
+                     f"{rt.config.polling.backfill_hours:.10g}")
     # Validators are stored only after the entries: a crash in between re-fetches, never loses.
     ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes
     when = next_check(now, interval_minutes=interval, hints=replace(result.hints, ttl_minutes=ttl), failures=0,
@@ -360,5 +360,6 @@ def run_digest(rt: Runtime, digest: DigestConfig) -> int | None:
         return None
     outbox_id = outbox.enqueue(rt.store, message, kind="digest", digest=digest.name, now=now,
                                article_ids=story_ids)
-    log.info("digest %s: %d stories queued as %s", digest.name, len(story_ids), message.message_id)
+    log.info("digest %s: %s queued as %s", digest.name, plural(len(story_ids), "story", "stories"),
+             message.message_id)
     return outbox_id

@@ -248,7 +248,7 @@ def test_check_smtp_and_feeds(tmp_path: Path, ca_file: tuple[trustme.CA, Path]) 
     assert "smtp  ok" in out and f"feed  ok   {good}" in out
     assert f"feed  FAIL {broken}: HTTP 500\n" in out
     assert f"feed  FAIL {page}: not a feed: an HTML page" in out
-    assert "2 check(s) failed" in out
+    assert "2 checks failed" in out
 
     assert wrong.returncode == 1
     assert f"smtp  FAIL 127.0.0.1:{smtp.port}: AUTH 535 5.7.8" in wrong.stdout, wrong.stdout
@@ -263,7 +263,7 @@ def test_check_smtp_and_feeds(tmp_path: Path, ca_file: tuple[trustme.CA, Path]) 
 # -- logs --------------------------------------------------------------------------------------
 
 LEVEL_LINE = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) \S")
-STAMPED_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S")
+STAMPED_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \S+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S")
 # What Gmail answers to a wrong password: a multi-line 535 reply.
 GMAIL_535 = ("535-5.7.8 Username and Password not accepted. For more information, go to\r\n"
              "535 5.7.8  https://support.google.com/mail/?p=BadCredentials")

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import trustme
-from support.ingest_server import serve
+from support.ingest_server import Route, serve
 from support.smtp_server import SmtpServer
 from support.world import query, write_config
 from test_cli import _SCRUB, feed_routes, run_monitor, run_parallel
@@ -105,3 +108,60 @@ def test_the_rule_is_in_both_helps() -> None:
         text = " ".join(result.stdout.split())
         assert "a digest that has never been sent is due at once" in text
         assert "right after its first poll" in text
+
+
+# -- what is printed and logged -----------------------------------------------------------------
+
+ONE_STORY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Fonte</title><link>https://fonte.example/</link>
+<item><title>OpenAI apre un ufficio a Milano</title><link>https://fonte.example/openai-milano</link>
+<guid>openai-milano</guid><pubDate>{date}</pubDate><description>OpenAI apre un ufficio a Milano, ha annunciato la societ\xc3\xa0.</description>
+</item></channel></rss>"""
+STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d):\d\d,\d{3} (\S+) (INFO|WARNING|ERROR|CRITICAL) ")
+
+
+def test_one_of_each_is_singular_and_log_lines_carry_the_configured_zone(tmp_path: Path) -> None:
+    body = ONE_STORY.replace(b"{date}", email.utils.format_datetime(datetime.now(UTC)).encode())
+    with serve({"/feed.xml": Route(body=body, headers={"Content-Type": "application/rss+xml"})}) as http, \
+            SmtpServer() as smtp:
+        config = write_config(tmp_path, [(http.url("/feed.xml"), "Fonte")], smtp_port=smtp.port,
+                              extra="", digest="0 7 1 1 *")
+        # A zone far from the machine's (UTC here, most likely): stamps must follow the config.
+        text = config.read_text(encoding="utf-8").replace("[general]\n", '[general]\ntimezone = "Asia/Tokyo"\n')
+        config.write_text(text, encoding="utf-8")
+        started = datetime.now(UTC)
+        once = run_monitor("once", "-c", config, env={"TZ": "UTC"})
+        checked = run_monitor("check", "-c", config, "--feeds")
+        assert once.returncode == 0 and smtp.messages, once.stdout + once.stderr
+        subject = str(email.message_from_bytes(smtp.messages[0].raw, policy=email.policy.default)["Subject"])
+
+    assert once.returncode == 0, once.stderr
+    assert once.stdout.startswith("polled 1 feed (0 failed), 1 new article, 1 message sent"), once.stdout
+    assert re.search(r"INFO digest mattina: 1 story queued as <", once.stderr), once.stderr
+    assert "1 entry" in checked.stdout and "1 entries" not in checked.stdout, checked.stdout
+    assert ": 1 storia" in subject, subject  # the Italian digest says it as well
+
+    stamps = [m for line in once.stderr.splitlines() if (m := STAMP.match(line))]
+    assert stamps, once.stderr
+    tokyo = ZoneInfo("Asia/Tokyo")
+    allowed = {(started + timedelta(seconds=s)).astimezone(tokyo).strftime("%Y-%m-%d %H:%M") for s in range(0, 120, 30)}
+    last = stamps[-1]  # written after the config was read
+    assert last.group(2) == "JST" and last.group(1) in allowed, (last.group(0), allowed)
+    for m in stamps:  # before the config is read a line says UTC; never a bare local time
+        assert m.group(2) in ("JST", "UTC"), m.group(0)
+
+
+def test_status_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`monitor status | head`: the reader goes away before the output is written."""
+    config = write_config(tmp_path, [(f"http://127.0.0.1:9/feed-{n}.xml", f"Fonte {n}") for n in range(200)],
+                          smtp_port=9)
+    environ = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will ever read: the first write meets a broken pipe
+    try:
+        result = subprocess.run([sys.executable, "-m", "monitor", "status", "-c", str(config)], env=environ,
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    finally:
+        os.close(write_end)
+    assert result.returncode in (0, 141), result.stderr
+    assert result.stderr == "", result.stderr
