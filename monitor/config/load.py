@@ -35,10 +35,7 @@ def load_config(path: str | Path) -> Config:
     path = Path(path).resolve()
     root = Table(str(path), "", read_toml(path, "", str(path)))
     general = root.table("general")
-    # Unset or empty: the bundled entities, so a config copied anywhere still loads (a relative
-    # default would point next to the copy, where no entities file is yet).
-    entities_name = general.text("entities_file")
-    entities_path = (path.parent / entities_name).resolve() if entities_name else DEFAULT_ENTITIES
+    entities_path = _entities_path(general.text("entities_file"), path.parent)
     state_dir = _state_dir(general.text("state_dir"), path.parent)
     templates = general.text("templates_dir")
     config = Config(
@@ -62,6 +59,16 @@ def load_config(path: str | Path) -> Config:
     root.done()
     _check_references(config, str(path))
     return config
+
+
+def _entities_path(configured: str, base: Path) -> Path:
+    """The named file (relative to the config); unset or empty, entities.toml beside the config
+    when there is one (the long-standing default), else the entities bundled with monitor, so a
+    config copied anywhere still loads."""
+    if configured:
+        return (base / configured).resolve()
+    beside = base / "entities.toml"
+    return beside.resolve() if beside.is_file() else DEFAULT_ENTITIES
 
 
 def _state_dir(configured: str, base: Path) -> Path:

@@ -37,6 +37,15 @@ def test_unset_entities_file_means_the_bundled_entities(tmp_path: Path) -> None:
     assert config.entities_path == DEFAULT_ENTITIES and {e.id for e in config.entities} == DEFAULT_IDS
 
 
+def test_unset_entities_file_with_entities_toml_beside_the_config_uses_it(tmp_path: Path) -> None:
+    """The long-standing default stays: configs written for it keep their own entities."""
+    (tmp_path / "entities.toml").write_text('[[entity]]\nid = "y"\nname = "Y"\naliases = ["Y"]\n',
+                                            encoding="utf-8")
+    (tmp_path / "config.toml").write_text('[general]\nentities_file = ""\nstate_dir = "s"\n', encoding="utf-8")
+    config = load_config(tmp_path / "config.toml")
+    assert config.entities_path == tmp_path / "entities.toml" and [e.id for e in config.entities] == ["y"]
+
+
 def test_a_named_entities_file_is_still_relative_to_the_config(tmp_path: Path) -> None:
     (tmp_path / "mine.toml").write_text('[[entity]]\nid = "x"\nname = "X"\naliases = ["X"]\n', encoding="utf-8")
     (tmp_path / "config.toml").write_text('[general]\nentities_file = "mine.toml"\nstate_dir = "s"\n',
