@@ -138,7 +138,7 @@ def wait_in_log(log: Path, text: str, start: int, timeout: float) -> bool:
 
 def phase(text: str) -> str:
     """How far a killed child got, from the log lines it managed to write."""
-    if "stories queued as" in text or "nothing new" in text:
+    if " queued as <" in text or "nothing new" in text:  # "1 story", "3 stories"
         return "digest queued or sending"
     if "new or updated" in text:
         return "polled and analysed"

@@ -199,3 +199,9 @@ class OutgoingMessage:
     recipients: tuple[str, ...]
     raw: bytes
     subject: str
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """The count with the word's right form, in English or Italian: "1 message", "2 messages",
+    "1 messaggio", "0 messaggi" (both languages use the plural for zero)."""
+    return f"{n} {one if n == 1 else many}"

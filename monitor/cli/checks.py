@@ -10,6 +10,7 @@ import asyncio
 
 from monitor.config.types import Config, FeedConfig
 from monitor.errors import MonitorError
+from monitor.models import plural
 
 CERT_HINT = ("the server's certificate is not trusted; for a private CA point SSL_CERT_FILE at its "
              "PEM file")
@@ -25,7 +26,7 @@ async def run_checks(config: Config, *, smtp: bool, feeds: bool, channels: bool 
         failures += await _check_smtp(config)
     if feeds:
         failures += await _check_feeds(config)
-    print("all checks passed" if not failures else f"{failures} check(s) failed")
+    print("all checks passed" if not failures else f"{plural(failures, 'check', 'checks')} failed")
     return 0 if not failures else 1
 
 
@@ -74,7 +75,7 @@ async def _check_feeds(config: Config) -> int:
         if (problem := reading_problem(parsed)) is not None:
             note = f" (problem: {problem})"  # answers, but with nothing to read: not silently ok
         moved = f" (moved permanently to {result.hints.moved_to})" if result.hints.moved_to else ""
-        return True, f"{len(parsed.entries)} entries{note}{moved}"
+        return True, f"{plural(len(parsed.entries), 'entry', 'entries')}{note}{moved}"
 
     try:
         outcomes = await asyncio.gather(*(one(f) for f in config.feeds))

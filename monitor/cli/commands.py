@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
+from monitor.cli.logs import use_zone
+from monitor.config import load
 from monitor.config.entities import load_entities
-from monitor.config.load import load_config
 from monitor.config.types import DEFAULT_ENTITIES, Config
 from monitor.errors import ConfigError, MonitorError
+from monitor.models import plural
+
+
+def load_config(path: Path) -> Config:
+    """The config, and from now on log lines stamped in its time zone."""
+    config = load.load_config(path)
+    use_zone(config.timezone)
+    return config
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -36,16 +46,82 @@ async def cmd_once(args: argparse.Namespace) -> int:
     finally:
         await rt.aclose()
     failed = [o for o in outcomes if o.status in ("failed", "gone")]
-    print(f"polled {len(outcomes)} feeds ({len(failed)} failed), "
-          f"{sum(o.new_articles for o in outcomes)} new articles, {sent} messages sent")
+    print(f"polled {plural(len(outcomes), 'feed', 'feeds')} ({len(failed)} failed), "
+          f"{plural(sum(o.new_articles for o in outcomes), 'new article', 'new articles')}, "
+          f"{plural(sent, 'message', 'messages')} sent")
     for o in failed:
         print(f"  {o.error}" if o.error and o.feed in o.error else f"  {o.feed}: {o.error}")
     return 1 if rt.sending_paused else 0
 
 
+INIT_ENTITIES_LINE = 'entities_file = "entities.toml"  # the copy `monitor init` wrote next to this file'
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write DIR/config.toml (the documented example, pointing at its own entities file) and
+    DIR/entities.toml (the bundled entities); never overwrite anything."""
+    folder: Path = args.folder
+    config_path, entities_path = folder / "config.toml", folder / "entities.toml"
+    existing = [str(p) for p in (config_path, entities_path) if p.exists()]
+    if existing:
+        raise MonitorError(f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+                           "nothing written (move them away or choose another folder)")
+    example = (DEFAULT_ENTITIES.parent / "config.example.toml").read_text(encoding="utf-8")
+    text = re.sub(r'^entities_file = ""$', INIT_ENTITIES_LINE, example, count=1, flags=re.MULTILINE)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_new(entities_path, DEFAULT_ENTITIES.read_text(encoding="utf-8"))
+        _write_new(config_path, text)
+    except OSError as exc:
+        raise MonitorError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+    print(f"wrote {config_path} (every key documented; edit [smtp], [[digest]] and [[feeds]])")
+    print(f"wrote {entities_path} (the tracked people and companies)")
+    print(f"next: monitor check -c {config_path}")
+    return 0
+
+
+def _write_new(path: Path, text: str) -> None:
+    # "x": a file that appeared since the check above is still never overwritten.
+    with path.open("x", encoding="utf-8") as out:
+        out.write(text)
+
+
+async def cmd_backfill(args: argparse.Namespace) -> int:
+    from monitor.service import pipeline
+    from monitor.service.daemon import open_runtime
+    from monitor.store.feeds import active_feeds
+
+    config = load_config(args.config)
+    if not args.hours > 0:
+        raise MonitorError(f"--hours must be a positive number of hours, got {args.hours:g}")
+    known = {f.url for f in config.feeds}
+    if unknown := [u for u in args.feed or () if u not in known]:
+        raise MonitorError(f"{config.path}: no [[feeds]] with url {', '.join(unknown)} "
+                           "(`monitor check` lists the configured feeds)")
+    rt = open_runtime(config)
+    try:
+        feed_ids = None
+        if args.feed:
+            feed_ids = [f.id for f in active_feeds(rt.store) if f.config_url in args.feed]
+        outcome = await pipeline.backfill(rt, args.hours, feed_ids)
+    finally:
+        await rt.aclose()
+    where = f" of {', '.join(args.feed)}" if args.feed else ""
+    if not outcome.analysed:
+        print(f"no backlog{where} published in the last {args.hours:g} hours")
+        return 0
+    print(f"analysed {plural(outcome.analysed, 'backlog article', 'backlog articles')}{where} from the last "
+          f"{args.hours:g} hours: {plural(outcome.relevant, 'story names', 'stories name')} a tracked actor "
+          "and will join the next digest, marked as earlier coverage")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int | object:
     config = load_config(args.config)
     print(summary(config))
+    if (missing := config.smtp.missing_password()) is not None:
+        # Only a warning: the variable may be set in the service's environment, not this shell's.
+        print(f"warning: {missing}")
     if args.smtp or args.feeds or args.channels:
         from monitor.cli.checks import run_checks
 
@@ -115,7 +191,7 @@ async def cmd_digest(args: argparse.Namespace) -> int:
         queued = [i for i in (pipeline.run_digest(rt, d) for d in chosen) if i is not None]
         sent = await pipeline.flush_outbox(rt)
         unsent = pipeline.unsent(rt, queued)
-        print(f"{sent} messages sent" + (f"; {len(unsent)} not sent: {'; '.join(unsent)}" if unsent else ""))
+        print(f"{plural(sent, 'message', 'messages')} sent" + (f"; {len(unsent)} not sent: {'; '.join(unsent)}" if unsent else ""))
         return 0 if not unsent and not rt.sending_paused else 1
     finally:
         await rt.aclose()
@@ -164,16 +240,31 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             found = read_opml(Path(args.opml).read_bytes())
         except OSError as exc:
             raise ConfigError(str(args.opml), "", f"cannot read: {exc.strerror}") from None
-        known = set()
-        if args.config.exists():
-            known = {f.url for f in load_config(args.config).feeds}
-        print("# paste into the main config file")
-        for url, title in found:
-            if url not in known:
-                print(f"\n[[feeds]]\nurl = {json.dumps(url, ensure_ascii=False)}\nname = {json.dumps(title or url, ensure_ascii=False)}")
-        return 0
+        return _import_feeds(args.config, found, dry_run=args.dry_run)
     config = load_config(args.config)
     print(write_opml([(f.url, f.name) for f in config.feeds], "monitor feeds"))
+    return 0
+
+
+def _import_feeds(config_path: Path, found: list[tuple[str, str]], *, dry_run: bool) -> int:
+    from monitor.cli.feeds_import import added_toml, plan_import, write_config
+
+    load_config(config_path)  # a config that is already broken is reported as it is, not edited
+    plan = plan_import(config_path, found)
+    for url, name in plan.present:
+        print(f"already present: {name} <{url}>")
+    if not plan.added:
+        print(f"nothing to add to {config_path} ({plural(len(found), 'feed', 'feeds')} in the OPML file)")
+        return 0
+    if dry_run:
+        print(f"would add {plural(len(plan.added), 'feed', 'feeds')} to {config_path} (nothing written):\n")
+        print(added_toml(plan))
+        return 0
+    write_config(config_path, plan.text)
+    print(f"added {plural(len(plan.added), 'feed', 'feeds')} to {config_path}:")
+    for url, name in plan.added:
+        print(f"  {name} <{url}>")
+    print("a running daemon polls them after a reload (systemctl reload monitor)")
     return 0
 
 

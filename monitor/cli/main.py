@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from monitor import __version__
+from monitor.cli.logs import setup_logging
 from monitor.errors import EX_CONFIG, ConfigError, MonitorError, StateError
 
 EX_CANTCREAT = 73
+EX_SIGPIPE = 141  # what a shell reports for a command SIGPIPE ended
 DEFAULT_CONFIG = os.environ.get("MONITOR_CONFIG", "/etc/monitor/config.toml")
+
+
+# `run` and `once` follow the same rule (pipeline.digest_due); said once, shown by both --help.
+FIRST_DIGEST = ("When the first digest goes: a digest that has never been sent is due at once, so the "
+                "first `run` or `once` on a new state directory sends it right after its first poll, with "
+                "the stories of the last polling.backfill_hours; after that each digest goes at its schedule, and a slot missed "
+                "while nothing ran is sent by the next `run` or `once` start.")
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -32,10 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="logging level (default INFO; WARNING for demo, analyze and status)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run the daemon (polls feeds, sends digests and alerts)")
+    p = sub.add_parser("run", help="run the daemon (polls feeds, sends digests and alerts)",
+                       description=f"Run the daemon. {FIRST_DIGEST}")
     _config_arg(p)
-    p = sub.add_parser("once", help="poll every feed now, send a digest if one is due, and exit")
+    p = sub.add_parser("once", help="poll every feed now, send a digest if one is due, and exit",
+                       description=f"Poll every feed now, send each digest that is due, and exit. {FIRST_DIGEST}")
     _config_arg(p)
+    p = sub.add_parser("init", help="write a config.toml and an entities.toml to edit into a folder")
+    p.add_argument("folder", type=Path, help="where to write them (created if missing; existing files are never overwritten)")
     p = sub.add_parser("check", help="validate the configuration and print a summary")
     _config_arg(p)
     p.add_argument("--smtp", action="store_true", help="also log in to the SMTP server")
@@ -60,14 +72,29 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     p.add_argument("recipient", nargs="?", help="address to send the test message to")
     p.add_argument("--channel", metavar="NAME", help="post the test message to this channel instead")
+    p = sub.add_parser("backfill", help="analyse stored backlog so its stories join the next digest",
+                       description=(
+                           "On a feed's first poll, entries published before polling.backfill_hours are "
+                           "stored as backlog, not analysed (`monitor status` counts them). This analyses "
+                           "the backlog published in the last N hours; its stories join the next digest, "
+                           "marked as earlier coverage. No alerts are sent for them."))
+    _config_arg(p)
+    p.add_argument("--hours", type=float, required=True, metavar="N",
+                   help="backlog published in the last N hours (undated entries: first seen then)")
+    p.add_argument("--feed", action="append", metavar="URL",
+                   help="only this feed's backlog (its URL as in the config; repeatable; default all)")
     p = sub.add_parser("status", help="feeds' health, outbox and last digest")
     _config_arg(p)
     p.add_argument("--format", choices=["text", "json"], default="text")
     p = sub.add_parser("feeds", help="import or export the feed list as OPML")
     fsub = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
-    q = fsub.add_parser("import", help="print [[feeds]] TOML for the feeds in an OPML file")
+    q = fsub.add_parser("import", help="add the feeds of an OPML file to the config file",
+                        description=("Append a [[feeds]] table to the config file for each feed of the OPML "
+                                     "file that it does not have yet, keeping the file's comments and layout; "
+                                     "feeds already present are listed, not added twice."))
     q.add_argument("opml", type=Path)
     _config_arg(q)
+    q.add_argument("--dry-run", action="store_true", help="print what would be added; write nothing")
     q = fsub.add_parser("export", help="print the configured feeds as OPML")
     _config_arg(q)
     p = sub.add_parser("entities", help="list tracked entities or test them on a snippet")
@@ -84,24 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class OneLineFormatter(logging.Formatter):
-    """One event, one line: a multi-line SMTP reply must not lose its level under journald."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace("\r\n", " | ").replace("\n", " | ").replace("\r", " | ")
-
-
-def setup_logging(level: str) -> None:
-    # journald adds its own timestamps; a terminal gets them from us.
-    fmt = "%(levelname)s %(message)s" if os.environ.get("JOURNAL_STREAM") else \
-        "%(asctime)s %(levelname)s %(message)s"
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLineFormatter(fmt))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("apscheduler", "pyreqwest", "mail.log", "aiosmtplib", "spacy", "tzlocal"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet = args.command in ("demo", "analyze", "status", "entities", "feeds")
@@ -111,7 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
     try:
         result = handler(args)
-        return int(asyncio.run(result)) if asyncio.iscoroutine(result) else int(result)
+        status = int(asyncio.run(result)) if asyncio.iscoroutine(result) else int(result)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # `monitor status | head`: the reader has what it wanted. Quiet, like a tool SIGPIPE
+        # ends; stdout now points at /dev/null so the exit-time flush cannot complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EX_SIGPIPE
     except ConfigError as exc:
         print(f"monitor: configuration error: {exc}", file=sys.stderr)
         return EX_CONFIG

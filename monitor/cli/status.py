@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from monitor.config.types import Config
 from monitor.errors import StateError
-from monitor.store import outbox
+from monitor.models import BACKLOG, plural
+from monitor.store import articles, outbox
 from monitor.store.db import Store, dt
 from monitor.store.schema import MIGRATIONS
 
@@ -75,7 +76,8 @@ def _feed(row: sqlite3.Row) -> dict[str, Any]:
 def _unseen_feed(name: str, url: str) -> dict[str, Any]:
     return {"name": name, "url": url, "config_url": url, "health": "new", "consecutive_failures": 0,
             "last_poll": None, "last_success": None, "next_poll": None, "failing_since": None,
-            "last_error": None, "disabled_reason": None, "problem": None, "problem_since": None}
+            "last_error": None, "disabled_reason": None, "problem": None, "problem_since": None,
+            "backlog": 0}
 
 
 def _empty_outbox() -> dict[str, Any]:
@@ -90,6 +92,8 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
     rows: list[sqlite3.Row] = []
     runs: dict[str, sqlite3.Row] = {}
     box = _empty_outbox()
+    backlog: dict[int, int] = {}
+    backlog_total = 0
     if data["database_exists"]:
         db = _open_read_only(config.database)
         try:
@@ -98,12 +102,15 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
                 "SELECT r.digest, r.last_run_at, (SELECT MAX(sent_at) FROM outbox o WHERE o.digest = r.digest "
                 "AND o.kind = 'digest' AND o.channel IS NULL AND o.status = ?) AS last_sent FROM digest_runs r", (outbox.SENT,))}
             box = outbox.outbox_summary(cast(Store, _ReadOnlyStore(db)), now)
+            backlog = articles.backlog_counts(cast(Store, _ReadOnlyStore(db)))
+            backlog_total = int(db.execute("SELECT COUNT(*) FROM articles WHERE status = ?",
+                                           (BACKLOG,)).fetchone()[0])
         except sqlite3.Error as exc:
             raise StateError(f"cannot read the state database {config.database}: {exc}") from None
         finally:
             db.close()
     known = {r["config_url"] for r in rows}
-    data["feeds"] = [_feed(r) for r in rows] + [
+    data["feeds"] = [{**_feed(r), "backlog": backlog.get(r["id"], 0)} for r in rows] + [
         _unseen_feed(f.name, f.url) for f in config.feeds if f.url not in known]
     data["digests"] = [{
         "name": d.name, "schedule": d.schedule, "recipients": list(d.recipients),
@@ -111,6 +118,9 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
         "last_sent": _iso(runs[d.name]["last_sent"]) if d.name in runs else None,
     } for d in config.digests]
     data["outbox"] = box
+    # Entries older than the backfill window at a feed's first poll: stored, never analysed
+    # unless `monitor backfill` is asked to.
+    data["backlog"] = backlog_total
     data["last_digest_sent"] = box["last_digest_sent"]
     return data
 
@@ -144,10 +154,15 @@ def format_status(data: dict[str, Any], zone: ZoneInfo | None = None) -> str:
         if f["health"] == "disabled":
             lines.append(f"             disabled: {f['disabled_reason']}")
         elif f["health"] == "failing":
-            lines.append(f"             {f['consecutive_failures']} failures in a row since {t(f['failing_since'])}: "
+            lines.append(f"             {plural(f['consecutive_failures'], 'failure', 'failures')} in a row since {t(f['failing_since'])}: "
                          f"{f['last_error']}")
         elif f["health"] == "problem":
             lines.append(f"             since {t(f['problem_since'])}: {f['problem']}")
+        if f["backlog"]:
+            lines.append(f"             {plural(f['backlog'], 'older entry', 'older entries')} kept as backlog")
+    if data["backlog"]:
+        lines.append(f"backlog: {plural(data['backlog'], 'older entry', 'older entries')} from first polls, "
+                     "not analysed (`monitor backfill --hours N` adds them to the next digest)")
     box = data["outbox"]
     lines.append(f"outbox: {box['pending']} pending, {box['failed']} failed, {box['sent']} sent "
                  f"({box['sent_last_7_days']} in the last 7 days)")

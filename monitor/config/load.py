@@ -13,6 +13,7 @@ from monitor.config.channels import check_channel_digests, load_channels
 from monitor.config.entities import load_entities
 from monitor.config.toml_table import Table, choice, read_toml, type_name
 from monitor.config.types import (
+    DEFAULT_ENTITIES,
     DEFAULT_USER_AGENT,
     AlertConfig,
     Config,
@@ -35,8 +36,7 @@ def load_config(path: str | Path) -> Config:
     path = Path(path).resolve()
     root = Table(str(path), "", read_toml(path, "", str(path)))
     general = root.table("general")
-    entities_name = general.text("entities_file", "entities.toml", empty=False)
-    entities_path = (path.parent / entities_name).resolve()
+    entities_path = _entities_path(general.text("entities_file"), path.parent)
     state_dir = _state_dir(general.text("state_dir"), path.parent)
     templates = general.text("templates_dir")
     config = Config(
@@ -62,6 +62,16 @@ def load_config(path: str | Path) -> Config:
     _check_references(config, str(path))
     check_channel_digests(config.channels, {d.name for d in config.digests}, str(path))
     return config
+
+
+def _entities_path(configured: str, base: Path) -> Path:
+    """The named file (relative to the config); unset or empty, entities.toml beside the config
+    when there is one (the long-standing default), else the entities bundled with monitor, so a
+    config copied anywhere still loads."""
+    if configured:
+        return (base / configured).resolve()
+    beside = base / "entities.toml"
+    return beside.resolve() if beside.is_file() else DEFAULT_ENTITIES
 
 
 def _state_dir(configured: str, base: Path) -> Path:

@@ -100,6 +100,26 @@ class SmtpConfig:
                 raise ConfigError(self.password_file, "smtp.password_file", str(exc)) from exc
         return os.environ.get(self.password_env) or None
 
+    def password_source(self) -> str:
+        """Where the password is read from, for messages that tell the operator what to set."""
+        if self.password_file:
+            return f"the file {self.password_file} (smtp.password_file)"
+        return f"the environment variable {self.password_env} (smtp.password_env)"
+
+    def missing_password(self) -> str | None:
+        """Why a login is impossible for want of a password, or None (no login, or one is readable).
+
+        Checked before any connection so the operator reads "no password", never a login failure."""
+        if not self.username:
+            return None
+        try:
+            readable = bool(self.password())
+        except ConfigError as exc:
+            return f"no SMTP password available for {self.username!r}: cannot read {self.password_source()}: {exc.reason}"
+        if readable:
+            return None
+        return f"no SMTP password available for {self.username!r}: set {self.password_source()}"
+
 
 @dataclass(frozen=True)
 class DigestConfig:

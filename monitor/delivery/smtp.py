@@ -71,7 +71,7 @@ def _preflight(smtp: SmtpConfig, password: str | None) -> None:
         # config.py refuses this too; credentials must never cross the wire in clear.
         raise SmtpAuthError("refusing to authenticate without TLS (smtp.tls = \"none\")")
     if smtp.username and password is None:
-        raise SmtpAuthError(f"no SMTP password for {smtp.username!r} (set smtp.password_env or password_file)")
+        raise SmtpAuthError(smtp.missing_password() or f"no SMTP password available for {smtp.username!r}")
 
 
 def _client(smtp: SmtpConfig, tls_context: ssl.SSLContext | None) -> aiosmtplib.SMTP:

@@ -70,6 +70,7 @@ class Daemon:
         self.rt = runtime
         self.stopping = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=runtime.config.timezone)
+        self.polled = False
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -117,8 +118,19 @@ class Daemon:
 
     async def _poll(self) -> None:
         await pipeline.poll_feeds(self.rt)
+        if not self.polled:
+            self.polled = True
+            self._first_digests()
         await pipeline.flush_outbox(self.rt)  # urgent alerts leave as soon as they are queued
         notify(f"STATUS={self.status_line()}")
+
+    def _first_digests(self) -> None:
+        """The rule `monitor once` follows too (pipeline.digest_due): a digest that never ran
+        goes at once, after the first poll so that it has stories; a new user sees the first
+        digest at start, not at the next slot."""
+        for digest in self.rt.config.digests:
+            if outbox.last_digest_run(self.rt.store, digest.name) is None:
+                pipeline.run_digest(self.rt, digest)
 
     async def _flush(self) -> None:
         await pipeline.flush_outbox(self.rt)

@@ -60,6 +60,13 @@ async def _flush_mail(rt: Runtime) -> int:
     """
     if rt.sending_paused:
         return 0
+    if (missing := rt.config.smtp.missing_password()) is not None:
+        # Not an authentication failure: nothing was tried. Like one, it holds until a reload.
+        if outbox.due_messages(rt.store, rt.clock()):
+            rt.sending_paused = missing
+            outbox.note_pending(rt.store, f"sending stopped, {missing}, then reload")
+            log.critical("%s; sending stopped until reload", missing)
+        return 0
     sent = 0
     password = rt.config.smtp.password()
     owner = outbox.claim_owner()

@@ -25,7 +25,7 @@ from monitor.errors import FeedGoneError, FetchError, NotAFeedError
 from monitor.ingest.fulltext import PageBudget, fetch_full_text, wants_page
 from monitor.ingest.parse import reading_problem
 from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, next_check
-from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints, StoredArticle
+from monitor.models import NO_HINTS, Analysis, OutgoingMessage, ServerHints, StoredArticle, plural
 from monitor.nlp import normalise_claim_text, rank_key_claims
 from monitor.nlp.prefilter import EMPTY_ANALYSIS
 from monitor.service.channel_flush import alert_channels, digest_channels, target
@@ -83,8 +83,8 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
 def _log_capped_alerts(rt: Runtime) -> None:
     if rt.capped_alerts:
         held = ", ".join(f"{entity} {n}" for entity, n in sorted(rt.capped_alerts.items()))
-        log.warning("%d alerts not sent: hourly cap of %d reached (%s); the stories go to the digests as usual",
-                    sum(rt.capped_alerts.values()), rt.config.alerts.max_per_hour, held)
+        log.warning("%s not sent: hourly cap of %d reached (%s); the stories go to the digests as usual",
+                    plural(sum(rt.capped_alerts.values()), "alert", "alerts"), rt.config.alerts.max_per_hour, held)
         rt.capped_alerts.clear()
 
 
@@ -119,6 +119,11 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState, pages: PageBudget | None
                                        first_poll=feed.first_polled is None,
                                        backfill_hours=rt.config.polling.backfill_hours, may_mention=may_mention)
         new_ids, quiet = recorded.to_analyse, len(recorded.quiet)
+        if recorded.backlog:  # said once, at the first poll: otherwise they wait unseen
+            log.info("feed %s: %s kept as backlog, published before the %s-hour backfill window "
+                     "(`monitor backfill --hours N` adds them to the next digest)", feed.url,
+                     plural(len(recorded.backlog), "older entry", "older entries"),
+                     f"{rt.config.polling.backfill_hours:.10g}")
     # Validators are stored only after the entries: a crash in between re-fetches, never loses.
     ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes
     when = next_check(now, interval_minutes=interval, hints=replace(result.hints, ttl_minutes=ttl), failures=0,
@@ -197,6 +202,30 @@ async def rescan(rt: Runtime, entity_ids: set[str]) -> int:
             articles.reopen_for_digests(rt.store, article_id, digests, now)
             gained += 1
     return gained
+
+
+@dataclass(frozen=True)
+class BackfillOutcome:
+    analysed: int  # backlog articles analysed
+    relevant: int  # of which name a tracked actor above the relevance threshold
+
+
+async def backfill(rt: Runtime, hours: float, feed_ids: list[int] | None = None) -> BackfillOutcome:
+    """Analyse the backlog published in the last `hours` (of these feeds): its stories join the
+    next digests marked as earlier coverage. No alerts: the news is old by definition."""
+    now = rt.clock()
+    ids = articles.backlog_articles(rt.store, now - timedelta(hours=hours), feed_ids)
+    if not ids:
+        return BackfillOutcome(0, 0)
+    # Marked first: while still backlog the mark shows nowhere, and a crash before the analysis
+    # leaves them backlog, so a second backfill picks them up again.
+    articles.mark_earlier_coverage(rt.store, ids, now)
+    texts = articles.article_texts(rt.store, ids)
+    results = [(i, _rank_by_novelty(rt, i, a)) for i, a in await _analyze(rt, texts)]
+    articles.save_analyses(rt.store, results, normalise_claim_text)
+    threshold = rt.config.nlp.relevance_threshold
+    relevant = sum(1 for _, a in results if articles.relevant_entities(a.salience, threshold))
+    return BackfillOutcome(len(results), relevant)
 
 
 def analyze_text(rt: Runtime, title: str, text: str) -> Analysis:
@@ -356,6 +385,6 @@ def run_digest(rt: Runtime, digest: DigestConfig) -> int | None:
         return None
     outbox_id = outbox.enqueue(rt.store, message, kind="digest", digest=digest.name, now=now,
                                article_ids=story_ids, posts=posts)
-    log.info("digest %s: %d stories queued as %s%s", digest.name, len(story_ids), message.message_id,
-             f" and to channels {', '.join(p.channel for p in posts)}" if posts else "")
+    log.info("digest %s: %s queued as %s%s", digest.name, plural(len(story_ids), "story", "stories"),
+             message.message_id, f" and to channels {', '.join(p.channel for p in posts)}" if posts else "")
     return outbox_id

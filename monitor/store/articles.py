@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.models import (
     ANALYZED,
+    BACKLOG,
     PENDING,
     Analysis,
     Claim,
@@ -31,6 +32,7 @@ _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 class Recorded:
     to_analyse: list[int]  # new or changed articles, in feed order
     quiet: list[int]  # new articles stored as analysed already: they cannot name a tracked actor
+    backlog: list[int] = field(default_factory=list)  # new, older than a first poll's backfill window
 
 
 Decide = Callable[[KnownArticles], Sequence[EntryDecision]]
@@ -42,6 +44,7 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
     the caller) say what each entry is, and apply that in one transaction."""
     todo: list[int] = []
     quiet: list[int] = []
+    backlog: list[int] = []
     sources: list[tuple[int, int, str | None, float | None]] = []
     with store.transaction() as db:
         all_keys = [entry_keys(entry) for entry in entries]
@@ -61,6 +64,8 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
                     quiet.append(article_id)
                 elif decision.status == PENDING:
                     todo.append(article_id)
+                elif decision.status == BACKLOG:
+                    backlog.append(article_id)
             else:
                 article_id = created.get(decision.article or 0, decision.article or 0)
                 _update(db, article_id, entry, keys, decision, now)
@@ -69,7 +74,7 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
             sources.append((article_id, feed_id, entry.url, ts(now)))
         db.executemany("INSERT OR IGNORE INTO article_sources (article_id, feed_id, link, seen_at) "
                        "VALUES (?, ?, ?, ?)", sources)
-    return Recorded(todo, quiet)
+    return Recorded(todo, quiet, backlog)
 
 
 _KEY_COLUMNS = ("guid_key", "url_key", "fp_key")
@@ -256,6 +261,32 @@ def reopen_for_digests(store: Store, article_id: int, digests: Sequence[str], no
                        [(d, article_id) for d in digests])
 
 
+def backlog_articles(store: Store, since: datetime, feed_ids: Sequence[int] | None = None) -> list[int]:
+    """Backlog articles published (or, undated, first seen) since `since`, oldest first; only
+    those a feed in `feed_ids` carried, when given."""
+    query = ("SELECT id FROM articles WHERE status = ? AND COALESCE(published_at, first_seen_at) >= ?")
+    args: list[object] = [BACKLOG, ts(since)]
+    if feed_ids is not None:
+        query += f" AND id IN (SELECT article_id FROM article_sources WHERE feed_id IN ({','.join('?' * len(feed_ids))}))"
+        args += list(feed_ids)
+    rows = store.db.execute(query + " ORDER BY COALESCE(published_at, first_seen_at), id", args)
+    return [r["id"] for r in rows]
+
+
+def mark_earlier_coverage(store: Store, article_ids: Sequence[int], now: datetime) -> None:
+    """Articles a digest shows as earlier coverage (a backfill; a re-scan marks its own)."""
+    with store.transaction() as db:
+        db.executemany("UPDATE articles SET rescanned_at = ? WHERE id = ?", [(ts(now), i) for i in article_ids])
+
+
+def backlog_counts(store: Store) -> dict[int, int]:
+    """Backlog articles per feed id (an article several feeds carried counts for each)."""
+    rows = store.db.execute(
+        "SELECT s.feed_id, COUNT(DISTINCT a.id) AS n FROM articles a JOIN article_sources s "
+        "ON s.article_id = a.id WHERE a.status = ? GROUP BY s.feed_id", (BACKLOG,))
+    return {r["feed_id"]: r["n"] for r in rows}
+
+
 def relevant_entities(salience: dict[str, float], threshold: float) -> list[str]:
     return [e for e, score in salience.items() if score >= threshold]
 
@@ -314,10 +345,12 @@ def stories_for_digest(store: Store, digest: str, actors: Sequence[str], thresho
     rows = store.db.execute(
         # Most articles name no actor at all ('{}'): leave them in SQLite instead of decoding
         # their JSON on every digest run.
-        "SELECT id, salience FROM articles WHERE status = ? AND first_seen_at >= ? AND salience != '{}' "
-        "AND id NOT IN "
+        # Earlier coverage (a re-scan or a backfill: rescanned_at) counts from when it was
+        # brought back, however long ago the article was first seen.
+        "SELECT id, salience FROM articles WHERE status = ? AND (first_seen_at >= ? OR rescanned_at >= ?) "
+        "AND salience != '{}' AND id NOT IN "
         "(SELECT article_id FROM digest_marks WHERE digest = ?) ORDER BY COALESCE(published_at, "
-        "first_seen_at), id", (ANALYZED, ts(since), digest)).fetchall()
+        "first_seen_at), id", (ANALYZED, ts(since), ts(since), digest)).fetchall()
     wanted = set(actors)
     ids = [r["id"] for r in rows
            if (hits := relevant_entities(json.loads(r["salience"]), threshold))

@@ -62,7 +62,7 @@ def finish(proc: subprocess.Popen[str], timeout: float = 60) -> int:
 
 def phase(text: str) -> str:
     """Where a killed child was, from the log lines it managed to write."""
-    if "stories queued as" in text or "nothing new" in text:
+    if " queued as <" in text or "nothing new" in text:  # "1 story", "3 stories"
         return "after digest render/queue (sending)"
     if "new or updated" in text:
         return "after poll+analysis (digest)"
