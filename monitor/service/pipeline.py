@@ -308,7 +308,8 @@ def _render(rt: Runtime, digest: DigestConfig, force: bool = False) -> tuple[lis
         digest = replace(digest, send_empty=True)
     message = render_digest(rt.render_context(), digest, rt.config.entities, stories, health, now,
                             make_message_id(rt.render_context().list_id),
-                            complete=lambda ids: {a.id: a for a in articles.load_stories(rt.store, ids)})
+                            complete=lambda ids: {a.id: a for a in articles.load_stories(rt.store, ids)},
+                            prominent=rt.config.nlp.relevance_threshold)
     return [s.id for s in stories], message
 
 
