@@ -245,11 +245,13 @@ async def analyze_articles(rt: Runtime, article_ids: list[int], ready: Ready | N
 
 
 def _alert_rule(rt: Runtime) -> articles.AlertRule:
-    """An alert is owed for an alert-flagged actor newly and relevantly in the story, if anyone receives it."""
+    """An alert is owed for an alert-flagged actor newly in the story and a main subject of it
+    (salience at least alerts.min_salience and the relevance threshold), if anyone receives it."""
     config = rt.config
+    floor = max(config.nlp.relevance_threshold, config.alerts.min_salience)
 
     def owed(analysis: Analysis, newly: set[str]) -> list[str]:
-        relevant = set(articles.relevant_entities(analysis.salience, config.nlp.relevance_threshold))
+        relevant = set(articles.relevant_entities(analysis.salience, floor))
         return [e.id for e in config.entities
                 if e.alert and e.id in newly and e.id in relevant and alert_recipients(config, e.id)]
     return owed
