@@ -123,10 +123,14 @@ def test_stop_during_startup(env: tuple[Path, Notes, threading.Event], signum: i
     assert not notes.ready()
 
 
-@pytest.mark.parametrize(("signum", "group"), [(signal.SIGTERM, False), (signal.SIGINT, True)],
-                         ids=["sigterm", "ctrl-c"])
-def test_stop_during_a_poll(env: tuple[Path, Notes, threading.Event], signum: int, group: bool) -> None:
+@pytest.mark.parametrize(("signum", "workers", "group"), [
+    (signal.SIGTERM, 0, False), (signal.SIGINT, 0, True), (signal.SIGTERM, 1, False), (signal.SIGINT, 1, True),
+], ids=["sigterm", "ctrl-c", "sigterm-workers", "ctrl-c-workers"])
+def test_stop_during_a_poll(env: tuple[Path, Notes, threading.Event], signum: int, workers: int,
+                            group: bool) -> None:
     config, notes, polled = env
+    if workers:
+        config.write_text(config.read_text().replace("[polling]", f"[polling]\nparse_workers = {workers}"))
     proc = start(config, notes)
     try:
         in_poll(proc, notes, polled)
