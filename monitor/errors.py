@@ -7,9 +7,31 @@
 
 from __future__ import annotations
 
+import signal
+
 from monitor.models import NO_HINTS, ServerHints
 
 EX_CONFIG = 78
+
+
+class StopRequested(BaseException):
+    """SIGTERM or SIGINT during start-up, before the daemon's event loop handles them. Not a
+    MonitorError and, like KeyboardInterrupt, a BaseException: no `except Exception` on the way
+    takes a stop for a failure."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def raise_stop(signum: int, frame: object) -> None:
+    """Signal handler for start-up: the stop arrives as StopRequested wherever start-up is."""
+    raise StopRequested(signum)
+
+
+def stop_exit_code(signum: int | None) -> int:
+    """SIGTERM (systemctl stop) is a normal end: 0. Ctrl-C (SIGINT) exits 130, as shells expect."""
+    return 130 if signum == signal.SIGINT else 0
 
 
 class MonitorError(Exception):

@@ -24,11 +24,9 @@ def load_config(path: Path) -> Config:
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.service.daemon import Daemon, open_runtime
+    from monitor.service.daemon import run_daemon
 
-    config = load_config(args.config)
-    runtime = open_runtime(config)
-    return await Daemon(args.config, runtime).run()
+    return await run_daemon(args.config)  # loads the config and state; a stop at any moment is clean
 
 
 async def cmd_once(args: argparse.Namespace) -> int:

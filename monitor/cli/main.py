@@ -5,13 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from monitor import __version__
 from monitor.cli.logs import setup_logging
-from monitor.errors import EX_CONFIG, ConfigError, MonitorError, StateError
+from monitor.errors import (
+    EX_CONFIG,
+    ConfigError,
+    MonitorError,
+    StateError,
+    StopRequested,
+    raise_stop,
+    stop_exit_code,
+)
 
 EX_CANTCREAT = 73
 EX_SIGPIPE = 141  # what a shell reports for a command SIGPIPE ended
@@ -115,10 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet = args.command in ("demo", "analyze", "status", "entities", "feeds")
     setup_logging(args.log_level or ("WARNING" if quiet else "INFO"))
-    from monitor.cli import commands
-
-    handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
+    if args.command == "run":
+        # From here a stop is clean at any moment (see service.daemon.run_daemon).
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, raise_stop)
     try:
+        from monitor.cli import commands
+
+        handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
         result = handler(args)
         status = int(asyncio.run(result)) if asyncio.iscoroutine(result) else int(result)
         sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
@@ -139,3 +152,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except StopRequested as stop:
+        logging.getLogger("monitor").info("stopped during start-up (%s)", signal.Signals(stop.signum).name)
+        return stop_exit_code(stop.signum)

@@ -227,6 +227,7 @@ def _alerts(t: Table) -> AlertConfig:
         max_per_hour=int(t.number("max_per_hour", 4, 0, 1000)),
         quiet_start=start,
         quiet_end=end,
+        min_salience=t.number("min_salience", 2.0, 0.0),
     )
     t.done()
     return result

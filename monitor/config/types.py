@@ -138,6 +138,9 @@ class AlertConfig:
     max_per_hour: int = 4
     quiet_start: str = ""
     quiet_end: str = ""
+    # An alert fires only when the actor is a main subject of the story: salience at least this
+    # (2.0: named in the title, or speaking or named again in the lead), not for a passing mention.
+    min_salience: float = 2.0
 
 
 @dataclass(frozen=True)

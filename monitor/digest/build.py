@@ -59,14 +59,17 @@ def render_digest(ctx: RenderContext, digest: DigestConfig, entities: Sequence[E
                   stories: Sequence[StoredArticle], health: Sequence[FeedHealth], now: datetime,
                   message_id: str,
                   complete: Callable[[list[int]], dict[int, StoredArticle]] | None = None,
-                  ) -> OutgoingMessage | None:
+                  prominent: float | None = None) -> OutgoingMessage | None:
     """The digest message, or None when there is nothing to say and empty digests are off.
 
     Stories may come with their leads only and without claims; `complete` then supplies the whole
-    articles shown (a snippet is cut around the actor's mention, wherever it is).
+    articles shown (a snippet is cut around the actor's mention, wherever it is). `prominent` (the
+    relevance threshold): every other actor at least this salient in a story gets a line in its own
+    section pointing to the story's full entry (see stories.arrange).
     """
     merged = merge_duplicates(stories)
-    sections, included = arrange(merged, entities, digest.actors, digest.max_per_section, digest.max_stories)
+    sections, included = arrange(merged, entities, digest.actors, digest.max_per_section, digest.max_stories,
+                                 prominent)
     if not included and not digest.send_empty:
         return None
     if complete is not None:
@@ -81,6 +84,7 @@ def render_digest(ctx: RenderContext, digest: DigestConfig, entities: Sequence[E
         {
             "actor": s.entity.name,
             "stories": [_story_view(ctx, story, s.entity.id, names, local_now) for story in s.stories],
+            "refs": [_ref_view(ref.story, ref.home.name) for ref in s.refs],
             "more": s.more,
             "total": s.total,
         }
@@ -135,6 +139,23 @@ def _story_view(ctx: RenderContext, story: Story, home: str, names: dict[str, st
         "snippet": excerpt,
         "alerted": story.alerted,
         "earlier": story.earlier,
+        "anchor": _anchor(story),
+    }
+
+
+def _anchor(story: Story) -> str:
+    """The id of the story's full entry in the HTML part, for pointer lines in other sections."""
+    return f"story-{story.primary.id}"
+
+
+def _ref_view(story: Story, home: str) -> dict[str, Any]:
+    outlets = [clean(o, OUTLET_MAX) for o in story.outlets()] or ["—"]
+    return {
+        "title": clean(story.primary.title, TITLE_MAX) or "—",
+        "url": safe_url(story.primary.url),
+        "outlet": outlets[0],
+        "anchor": _anchor(story),
+        "home": home,
     }
 
 

@@ -31,6 +31,8 @@ LABELS: dict[str, dict[str, str]] = {
         "read": "Leggi l'articolo",
         "time": "ora",
         "alert_intro": "Nuovo articolo su",
+        "see": "vedi",
+        "under": "sotto",
     },
     "en": {
         "digest": "Digest",
@@ -60,5 +62,7 @@ LABELS: dict[str, dict[str, str]] = {
         "read": "Read the article",
         "time": "time",
         "alert_intro": "New article about",
+        "see": "see",
+        "under": "under",
     },
 }

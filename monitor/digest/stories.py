@@ -149,26 +149,43 @@ def _prefix(words: frozenset[str], frequency: dict[str, int]) -> list[str]:
     return sorted(words, key=lambda w: (frequency[w], w))[:keep]
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A pointer line: the story's full entry is under `home`'s section of the same digest."""
+
+    story: Story
+    home: EntityConfig
+
+
 @dataclass
 class Section:
     entity: EntityConfig
     stories: list[Story]
-    total: int  # stories assigned to this section before caps
+    total: int  # stories assigned to this section before caps, full entries and pointers
+    refs: list[Ref] = field(default_factory=list)  # stories named prominently, shown in full elsewhere
 
     @property
     def more(self) -> int:
-        return self.total - len(self.stories)
+        return self.total - len(self.stories) - len(self.refs)
 
 
 def arrange(stories: Sequence[Story], entities: Sequence[EntityConfig], actors: Sequence[str],
-            max_per_section: int, max_stories: int) -> tuple[list[Section], list[Story]]:
-    """Sections in entity-file order; each story once, under its most salient selected actor.
+            max_per_section: int, max_stories: int,
+            prominent: float | None = None) -> tuple[list[Section], list[Story]]:
+    """Sections in entity-file order; each story in full once, under its most salient selected actor.
+
+    With `prominent` (the relevance threshold), every other selected actor whose salience in the
+    story reaches it gets a pointer line to that full entry under its own section, and is counted
+    there: an actor often named but rarely the main subject still has a section. A pointer to a
+    story whose full entry the caps left out is not shown (it counts among the "+N").
 
     Returns the capped sections and every story that belongs in the digest (for the summary).
     """
     selected = [e for e in entities if not actors or e.id in actors]
     order = {e.id: i for i, e in enumerate(selected)}
+    by_id = {e.id: e for e in selected}
     buckets: dict[str, list[Story]] = {e.id: [] for e in selected}
+    pointers: dict[str, list[Ref]] = {e.id: [] for e in selected}
     included: list[Story] = []
     for story in stories:
         mine = [a for a in story.actors() if a in order]
@@ -178,15 +195,24 @@ def arrange(stories: Sequence[Story], entities: Sequence[EntityConfig], actors: 
         home = min(mine, key=lambda a: (-story.salience(a), order[a]))
         buckets[home].append(story)
         included.append(story)
+        if prominent is not None:
+            for other in mine:
+                if other != home and story.salience(other) >= prominent:
+                    pointers[other].append(Ref(story, by_id[home]))
     sections: list[Section] = []
     budget = max_stories
     for entity in selected:
         bucket = buckets[entity.id]
-        if not bucket:
+        if not bucket and not pointers[entity.id]:
             continue
         # The most salient stories survive the caps; among equals, the newest first.
         bucket.sort(key=lambda s: (-s.salience(entity.id), -s.when.timestamp()))
         shown = bucket[: min(max_per_section, budget)]
         budget -= len(shown)
-        sections.append(Section(entity, shown, len(bucket)))
+        sections.append(Section(entity, shown, len(bucket) + len(pointers[entity.id])))
+    shown_ids = {id(story) for section in sections for story in section.stories}
+    for section in sections:
+        refs = [r for r in pointers[section.entity.id] if id(r.story) in shown_ids]
+        refs.sort(key=lambda r: (-r.story.salience(section.entity.id), -r.story.when.timestamp()))
+        section.refs = refs[: max(0, max_per_section - len(section.stories))]
     return sections, included

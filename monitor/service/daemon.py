@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config.load import load_config
 from monitor.config.types import Config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StopRequested, raise_stop, stop_exit_code
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.parse import reader_warning
 from monitor.service import pipeline
@@ -30,6 +33,25 @@ log = logging.getLogger("monitor")
 POLL_TICK_SECONDS = 20.0
 OUTBOX_TICK_SECONDS = 60.0
 KEEP_ARTICLES_DAYS = 60
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+async def run_daemon(config_path: Path) -> int:
+    """`monitor run`: start-up, then the daemon until SIGTERM or SIGINT. A stop at any moment is
+    clean: one INFO line, no traceback, exit 0 for SIGTERM and 130 for SIGINT."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, raise_stop)  # replaced by the loop's handlers in Daemon.run
+    rt: pipeline.Runtime | None = None
+    try:
+        rt = open_runtime(load_config(config_path))
+        return await Daemon(config_path, rt).run()
+    except StopRequested as stop:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C does not interrupt the way out
+        log.info("stopped during start-up (%s)", signal.Signals(stop.signum).name)
+        if rt is not None:
+            await rt.aclose()
+        return stop_exit_code(stop.signum)
 
 
 def open_runtime(config: Config) -> pipeline.Runtime:
@@ -37,22 +59,46 @@ def open_runtime(config: Config) -> pipeline.Runtime:
     if (warning := reader_warning()) is not None:
         log.warning(warning)  # once a start: feeds are still read, with feedparser alone
     store = Store(config.database)
-    feeds.sync_feeds(store, config.feeds)
     pool = None
-    if config.polling.parse_workers:
-        # spawn, not fork: the daemon has threads (NLP, SMTP test servers) that fork would copy.
-        # The workers parse and analyse; they load both before READY=1, like the main process.
-        spec = (tuple(config.entities), config.nlp.model, config.nlp.key_claims)
-        pool = ProcessPoolExecutor(config.polling.parse_workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=warm_worker, initargs=(spec,))
-        for job in [pool.submit(analyze_batch, spec, ()) for _ in range(config.polling.parse_workers)]:
-            job.result()
-    # The fetcher reads the runtime's clock, whatever clock the runtime is given later.
-    fetcher = Fetcher(config.polling, clock=lambda: rt.clock())
-    rt = pipeline.Runtime(config=config, store=store, fetcher=fetcher, parse_pool=pool)
-    if pool is None:
-        rt.local_analyzer()  # loaded before READY=1, not on the first article
+    try:
+        feeds.sync_feeds(store, config.feeds)
+        if config.polling.parse_workers:
+            # spawn, not fork: the daemon has threads (NLP, SMTP test servers) that fork would copy.
+            # The workers parse and analyse; they load both before READY=1, like the main process.
+            spec = (tuple(config.entities), config.nlp.model, config.nlp.key_claims)
+            pool = ProcessPoolExecutor(config.polling.parse_workers,
+                                       mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=warm_worker, initargs=(spec,))
+            with _sigint_ignored():  # the workers start with Ctrl-C ignored: they leave with us
+                jobs = [pool.submit(analyze_batch, spec, ()) for _ in range(config.polling.parse_workers)]
+            for job in jobs:
+                job.result()
+        # The fetcher reads the runtime's clock, whatever clock the runtime is given later.
+        fetcher = Fetcher(config.polling, clock=lambda: rt.clock())
+        rt = pipeline.Runtime(config=config, store=store, fetcher=fetcher, parse_pool=pool)
+        if pool is None:
+            rt.local_analyzer()  # loaded before READY=1, not on the first article
+    except BaseException:
+        # A stop (or a failure) half-way through start-up: nothing is left waiting on the pool.
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        store.close()
+        raise
     return rt
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while child processes are spawned: an ignored signal stays ignored across
+    exec, so Ctrl-C in a terminal (sent to the whole process group) prints no worker traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 async def recover(rt: pipeline.Runtime) -> None:
@@ -69,43 +115,77 @@ class Daemon:
         self.config_path = config_path
         self.rt = runtime
         self.stopping = asyncio.Event()
+        self.signum: int | None = None  # the signal that asked for the stop
         self.scheduler = AsyncIOScheduler(timezone=runtime.config.timezone)
         self.polled = False
+        self.watchdog: asyncio.Future[None] | None = None
+
+    def stop(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self.stopping.set()
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
-        loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self.stop, signum)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        # Start-up (recovery can analyse a backlog and send mail) races the stop signal: a stop
+        # during it ends it like a stop during a poll, through the drain below.
+        starting = asyncio.ensure_future(self._start())
+        stop = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({starting, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done() and not self.stopping.is_set():
+            starting.result()  # a start-up failure ends the daemon as before
+            log.info("monitor running: %d feeds, %d entities, %d digests", len(self.rt.config.feeds),
+                     len(self.rt.config.entities), len(self.rt.config.digests))
+        await stop
+        notify("STOPPING=1", "STATUS=stopping")
+        name = signal.Signals(self.signum).name if self.signum else "request"
+        log.info("stopping (%s)", name)  # the one line a stop leaves
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self._drain()
+        if starting.done() and not starting.cancelled() and starting.exception() is not None:
+            log.debug("start-up ended by the stop: %r", starting.exception())
+        await self.rt.aclose()
+        return stop_exit_code(self.signum)
+
+    async def _start(self) -> None:
         await recover(self.rt)
         for digest in self.rt.config.digests:
             # A digest whose time came while the daemon was down is sent now, not skipped.
             if outbox.last_digest_run(self.rt.store, digest.name) and pipeline.digest_due(self.rt, digest):
                 pipeline.run_digest(self.rt, digest)
         await pipeline.flush_outbox(self.rt)
+        if self.stopping.is_set():
+            return
         self._schedule()
         self.scheduler.start()
-        watchdog = asyncio.ensure_future(self._watchdog())
+        self.watchdog = asyncio.ensure_future(self._watchdog())
         notify("READY=1", f"STATUS={self.status_line()}")
-        log.info("monitor running: %d feeds, %d entities, %d digests", len(self.rt.config.feeds),
-                 len(self.rt.config.entities), len(self.rt.config.digests))
-        await self.stopping.wait()
-        notify("STOPPING=1", "STATUS=stopping")
-        log.info("stopping")
-        watchdog.cancel()
-        self.scheduler.shutdown(wait=False)
-        await self._drain()
-        await self.rt.aclose()
-        return 0
 
     def _schedule(self) -> None:
         s, rt = self.scheduler, self.rt
-        s.add_job(self._poll, IntervalTrigger(seconds=POLL_TICK_SECONDS), id="poll",
+        s.add_job(self._job, IntervalTrigger(seconds=POLL_TICK_SECONDS), args=[self._poll], id="poll",
                   max_instances=1, coalesce=True, next_run_time=_now_local(rt))
-        s.add_job(self._flush, IntervalTrigger(seconds=OUTBOX_TICK_SECONDS), id="outbox",
+        s.add_job(self._job, IntervalTrigger(seconds=OUTBOX_TICK_SECONDS), args=[self._flush], id="outbox",
                   max_instances=1, coalesce=True)
-        s.add_job(self._prune, IntervalTrigger(hours=24), id="prune", max_instances=1, coalesce=True)
+        s.add_job(self._job, IntervalTrigger(hours=24), args=[self._prune], id="prune", max_instances=1,
+                  coalesce=True)
         self._schedule_digests()
+
+    async def _job(self, body: Callable[..., Awaitable[None]], *args: object) -> None:
+        """A scheduled job; one the stop cancels ends quietly (APScheduler would log the
+        cancellation as an ERROR with a traceback). Store writes are transactions: none is half done."""
+        try:
+            await body(*args)
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+            log.debug("%s cancelled by the stop", getattr(body, "__name__", body))
 
     def _schedule_digests(self) -> None:
         for job in self.scheduler.get_jobs():
@@ -113,7 +193,7 @@ class Daemon:
                 job.remove()
         for digest in self.rt.config.digests:
             trigger = CronTrigger.from_crontab(digest.schedule, timezone=self.rt.config.timezone)
-            self.scheduler.add_job(self._digest, trigger, args=[digest.name], id=f"digest:{digest.name}",
+            self.scheduler.add_job(self._job, trigger, args=[self._digest, digest.name], id=f"digest:{digest.name}",
                                    max_instances=1, coalesce=True, misfire_grace_time=3600)
 
     async def _poll(self) -> None:

@@ -276,11 +276,13 @@ async def analyze_articles(rt: Runtime, article_ids: list[int], ready: Ready | N
 
 
 def _alert_rule(rt: Runtime) -> articles.AlertRule:
-    """An alert is owed for an alert-flagged actor newly and relevantly in the story, if anyone receives it."""
+    """An alert is owed for an alert-flagged actor newly in the story and a main subject of it
+    (salience at least alerts.min_salience and the relevance threshold), if anyone receives it."""
     config = rt.config
+    floor = max(config.nlp.relevance_threshold, config.alerts.min_salience)
 
     def owed(analysis: Analysis, newly: set[str]) -> list[str]:
-        relevant = set(articles.relevant_entities(analysis.salience, config.nlp.relevance_threshold))
+        relevant = set(articles.relevant_entities(analysis.salience, floor))
         channels = any(c.alerts for c in config.channels)
         return [e.id for e in config.entities if e.alert and e.id in newly and e.id in relevant
                 and (channels or alert_recipients(config, e.id))]
@@ -355,7 +357,8 @@ def _render(rt: Runtime, digest: DigestConfig, force: bool = False,
         return {a.id: a for a in articles.load_stories(rt.store, ids)}
 
     message = render_digest(rt.render_context(), digest, rt.config.entities, stories, health, now,
-                            make_message_id(rt.render_context().list_id), complete=complete)
+                            make_message_id(rt.render_context().list_id), complete=complete,
+                            prominent=rt.config.nlp.relevance_threshold)
     posts = []
     for channel in digest_channels(rt, digest.name) if message is not None else []:
         where = target(channel)
