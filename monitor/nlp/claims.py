@@ -82,11 +82,13 @@ def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quo
         intro = _introduces(ctx, start, end, claim) if following and following[0] in opening else None
         if intro is not None:
             prev_speaker, prev_why = intro.speaker, intro.why(text)
-        subject, _ = sentence_subject(ctx, start, end, masked)
+        subject, subject_at = sentence_subject(ctx, start, end, masked)
         topic = speech_noun_owner(ctx, start, end, masked)
         # After "S ha detto che X …" the people in the reported content are not rivals of S.
         at = end if claim is not None and claim.kind == "reported" and claim.speaker else start
-        ctx.note(topic.name if topic else (claim.speaker or claim.subject if claim else None)
-                 or (subject.name if subject else None), at)
+        noted = topic.name if topic else (claim.speaker or claim.subject if claim else None)
+        if not noted and subject is not None:
+            noted, at = subject.name, max(at, subject_at)  # where the subject is, past a long opener
+        ctx.note(noted, at)
     extra = unmarked_claims(ctx, [(q.start, q.end) for q in outer] + [(c.start, c.end) for c in claims])
     return sorted(claims + extra, key=lambda c: c.start) if extra else claims

@@ -80,7 +80,7 @@ def _definite_role(np_text: str, head: str) -> bool:
 def role_key(text: str) -> str:
     """'lo scienziato capo dell’OpenAI' -> 'scienziato capo di openai'."""
     text = _ROLE_KEY_DROP.sub("", text.strip()).lower().replace("’", "'")
-    text = re.sub(r"\b(?:del|dello|della|dei|degli|delle|dell')\s*", "di ", text)
+    text = re.sub(r"\b(?:(?:del|dello|della|dei|degli|delle)\b|dell')\s*", "di ", text)  # not "delegato"
     return " ".join(text.split())
 
 
@@ -149,8 +149,17 @@ class SpeakerContext:
             return
         self.last_speaker = speaker
         self.last_speaker_at = pos
-        if self.kinds.get(speaker) == "person" or _full_name(speaker):
+        if self.kinds.get(speaker) == "person" or _full_name(speaker) or self._named_surname(speaker, pos):
             self.last_person = (speaker, pos)
+
+    def _named_surname(self, word: str, pos: int) -> bool:
+        """"Rossi" after "Mario Rossi" was written: an untracked surname is a person (not "Apple")."""
+        if word in self.kinds or " " in word or not word[:1].isupper():
+            return False
+        for m in re.finditer(rf"\b([A-ZÀ-Ý][a-zà-ÿ]+)[ \u00a0]+{re.escape(word)}\b", self.text[:pos]):
+            if m.group(1).lower() not in FUNCTION_WORDS:
+                return True
+        return False
 
     def first_match(self, regex: re.Pattern[str], start: int, end: int, needs: str = "") -> re.Match[str] | None:
         """The first match of `regex` in masked[start:end]: the whole text is searched once per regex.
@@ -226,6 +235,23 @@ class SpeakerContext:
         prefixes = {" ".join(parts[:n]) for n in range(2, len(parts) + 1)}
         return [actor for actor, keys in self.actor_roles.items() if actor in self.present and keys & prefixes]
 
+    def _own_company(self, key: str, pos: int) -> str:
+        """"ceo di società" -> "ceo di openai" when the article names exactly one tracked organisation
+        and no other name was written just before: "l'amministratore delegato della società" is that
+        company's."""
+        head, _, org = key.rpartition(" di ")
+        if not head or org not in ANAPHOR_ORG:
+            return key
+        orgs = {f.entity for f in self.mentions if self.kinds.get(f.entity) == "organization"}
+        if len(orgs) != 1:
+            return key
+        for m in _MIDCAP.finditer(self.masked, max(0, pos - 300), pos):
+            if not any(f.start <= m.start() < f.end for f in self.mentions) and not self._after_preposition(m.start()):
+                return key  # "Acme e Beta trattano. Il fondatore della società": which one?
+        org_id = orgs.pop()
+        names = {role_key(self.text[f.start:f.end]) for f in self.mentions if f.entity == org_id}
+        return f"{head} di {names.pop()}" if len(names) == 1 else key
+
     @cached_property
     def mention_starts(self) -> list[int]:
         return [f.start for f in self.mentions]  # mentions come sorted by start
@@ -244,7 +270,16 @@ class SpeakerContext:
         if person in self.kinds:
             return True
         org = key.split(" di ")[-1]
-        return org in self.text[:pos].lower().replace("’", "'")
+        if org in self.text[:pos].lower().replace("’", "'"):
+            return True
+        # "Anna Verdi incontra i sindaci. «…», assicura la presidente della Regione": the only
+        # person the article has named so far, unless the entities file knows who holds roles there
+        return org not in self.known_orgs and not self.other_person(0, pos, person)
+
+    @cached_property
+    def known_orgs(self) -> frozenset[str]:
+        """Organisations the entities file gives roles in ("openai" from "ceo di openai")."""
+        return frozenset(key.rpartition(" di ")[2] for keys in self.actor_roles.values() for key in keys)
 
     def recent_person(self, pos: int, window: int = 700) -> str | None:
         """The person the text talked about last before `pos`, if recent enough."""
@@ -359,7 +394,7 @@ class SpeakerContext:
         if key in self.appositions:
             name, pos = self.apposition_at[key]
             return Speaker(self.appositions[key], ("apposition", np_text, name, pos))
-        fits = self._actors_by_role(key)
+        fits = self._actors_by_role(self._own_company(key, start))
         if len(fits) == 1:
             return Speaker(fits[0], ("role", np_text, fits[0], 0))
         if fits:

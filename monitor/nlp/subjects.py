@@ -79,7 +79,9 @@ def skip_openers(ws: Sequence[Word], i: int = 0) -> int:
         if w.low in _LEADERS or w.low in ADVERBS:
             i += 1
         elif w.low in PREPOSITIONS or w.low.endswith(("ando", "endo")) and not w.cap or w.low in TIME_NOUNS:
-            comma = next((k for k in range(i + 1, min(len(ws), i + 10)) if ws[k].text == ","), -1)
+            comma = next((k for k in range(i + 1, min(len(ws), i + 16)) if ws[k].text == ","), -1)
+            if comma > i + 10 and any(ws[n].low in AUXILIARIES or ws[n].low in SPEECH_VERBS for n in range(i, comma)):
+                comma = -1  # a long opener is an adverbial only without a verb in it
             if comma > 0:
                 i = comma + 1  # an adverbial closed by a comma
                 continue

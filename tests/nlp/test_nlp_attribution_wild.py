@@ -281,6 +281,25 @@ ATTRIBUTIONS: list[tuple[str, list[Q], str]] = [
     ("«Ci siamo», ha detto Altman. Lì, spiega, «eravamo molto vicini al risultato finale».",
      [("sam_altman", "Ci siamo"), ("sam_altman", "eravamo molto vicini al risultato finale")],
      "a pro-drop verb between commas after an opener, before the quote"),
+    ("Il servizio è sospeso in Francia. L'amministratore delegato della società: «Collaboreremo con le autorità».\n\n"
+     "La sospensione è stata confermata dal ceo di OpenAI, Sam Altman.",
+     [("sam_altman", "Collaboreremo con le autorità")],
+     "`l'amministratore delegato della società` is the company's when the article names one tracked organisation"),
+    ("OpenAI e Google trattano da mesi. L'amministratore delegato della società ha detto: «Serve pazienza».",
+     [(None, "Serve pazienza")],
+     "… not when another company was named just before: which `società`?"),
+    ("A quasi due anni dalla sua ultima visita ufficiale nella provincia, Anna Verdi incontra i sindaci del "
+     "territorio. Un incontro lungo, con molte richieste. «I fondi arriveranno entro l'estate», assicura la "
+     "presidente della Regione.",
+     [("Anna Verdi", "I fondi arriveranno entro l'estate")],
+     "a role gives the only person the article has named, past a long opening adverbial"),
+    ("Al convegno di Torino ha parlato Luca Bianchi. «Serve più personale», ha spiegato Bianchi. Poi il "
+     "presidente di Acme ha aggiunto: «Apriremo un impianto a Lione».",
+     [("Bianchi", "Serve più personale"), ("Bianchi", "Apriremo un impianto a Lione")],
+     "a surname whose full name was written is a person: the role after it is theirs"),
+    ("«Siamo pronti», ha detto Apple. Poi il presidente di Acme ha aggiunto: «Apriremo un impianto a Lione».",
+     [("Apple", "Siamo pronti"), ("il presidente di Acme", "Apriremo un impianto a Lione")],
+     "a one-word speaker never written as a surname is no person: the role stays a description"),
 ]
 
 
