@@ -13,7 +13,7 @@ from monitor.nlp.quoteclaims import SentenceQuotes, quote_claims
 from monitor.nlp.quotemarks import Quote
 from monitor.nlp.reported import parsed_statement, reported, statement
 from monitor.nlp.speakers import SpeakerContext
-from monitor.nlp.subjects import sentence_subject, speech_noun_owner, speech_subject
+from monitor.nlp.subjects import sentence_subject, speech_noun_owner, speech_subject, stage_subject
 from monitor.nlp.unmarked import unmarked_claims
 
 
@@ -42,9 +42,12 @@ def _introduces(ctx: SpeakerContext, start: int, end: int, claim: Claim | None) 
     if said is not None and said.speaker:
         return said  # "Lo ha detto Rossi.", "una nota di Acme che chiarisce …", then the words
     who = speech_subject(ctx, start, end)
+    if who is not None:
+        return attributed(who, end, "{d}, subject of the speech verb in the sentence before the quote")
+    who = stage_subject(ctx, start, end)
     if who is None:
         return None
-    return attributed(who, end, "{d}, subject of the speech verb in the sentence before the quote")
+    return attributed(who, end, "{d}, who takes the floor in the sentence before the quote")
 
 
 def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quote], mentions: list[Found],

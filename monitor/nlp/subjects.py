@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, verb_group, words
-from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, TIME_NOUNS
+from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, TIME_NOUNS, wordset
 from monitor.nlp.speakers import Speaker, SpeakerContext
 from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
@@ -141,3 +141,38 @@ def speech_subject(ctx: SpeakerContext, start: int, end: int) -> Speaker | None:
     if g == k or ws[g - 1].low.startswith(("chied", "chies", "domand")):
         return None  # "Rossi ha chiesto a Bianchi …": the quotation after it is the answer, not Rossi's
     return ctx.resolve(ws[i].start, ws[np_end - 1].end)
+
+
+# Verbs that put someone on stage to speak without being verbs of saying: "è intervenuto", "ha
+# parlato", "si è rivolto ai cronisti", "ha respinto le accuse". They introduce only a quotation
+# that is the whole next sentence.
+_ON_STAGE = wordset("""
+intervenuto intervenuta intervenuti intervenute interviene intervengono intervenne
+parlato parla parlano parlò rivolto rivolta rivolti rivolte rivolge rivolgono rivolse
+""")
+_REBUTTING = wordset("respinto respinta respinti respinge respingono respinse")
+_CRITICISM = wordset("critiche critica accuse accusa obiezioni polemiche attacchi")
+
+
+def stage_subject(ctx: SpeakerContext, start: int, end: int) -> Speaker | None:
+    """The subject of `S è intervenuto …`, `S ha parlato …`, `S si è rivolto a …`, `S ha respinto le
+    accuse …`: the speaker of a quotation-only sentence right after it."""
+    ws = words(ctx.masked, start, end)
+    i = skip_openers(ws)
+    np_end = np_forward(ws, i)
+    if np_end == i or not (ws[i].cap or ws[i].low in ARTICLES):
+        return None
+    k = skip_adverbs(ws, skip_apposition(ws, np_end), 1)
+    if k < len(ws) and ws[k].low in AUXILIARIES:
+        k = skip_adverbs(ws, k + 1, 1)
+    if k >= len(ws) or ws[k].cap:
+        return None
+    if ws[k].low in _REBUTTING:
+        if not any(w.low in _CRITICISM for w in ws[k + 1:k + 4]):
+            return None  # "ha respinto la proposta": a decision, not a reply
+    elif ws[k].low not in _ON_STAGE:
+        return None
+    who = ctx.resolve(ws[i].start, ws[np_end - 1].end)
+    if who is None or ctx.other_person(ws[k].end, end, who.name):
+        return None  # "Rossi ha parlato con Anna Verdi. «…»": either may speak
+    return who

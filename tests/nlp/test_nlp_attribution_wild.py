@@ -300,6 +300,22 @@ ATTRIBUTIONS: list[tuple[str, list[Q], str]] = [
     ("«Siamo pronti», ha detto Apple. Poi il presidente di Acme ha aggiunto: «Apriremo un impianto a Lione».",
      [("Apple", "Siamo pronti"), ("il presidente di Acme", "Apriremo un impianto a Lione")],
      "a one-word speaker never written as a surname is no person: the role stays a description"),
+    ("Anna Verdi è intervenuta in aula. «Il bilancio è in ordine».",
+     [("Anna Verdi", "Il bilancio è in ordine")],
+     "a quotation-only sentence after `S è intervenuto` is S's"),
+    ("Anna Verdi si è rivolta ai cronisti. «Abbiamo fatto il possibile».",
+     [("Anna Verdi", "Abbiamo fatto il possibile")],
+     "… after `S si è rivolto a …`"),
+    ("Alla conferenza c'era la ministra dei Trasporti, Anna Verdi. La ministra dei Trasporti ha respinto ieri "
+     "le accuse dell'opposizione. «Il bilancio è in ordine».",
+     [("Anna Verdi", "Il bilancio è in ordine")],
+     "… after `S ha respinto le accuse` (S a role tied to a name)"),
+    ("Anna Verdi ha respinto la proposta. «Il bilancio è in ordine».",
+     [],
+     "rejecting a proposal is a decision, not a reply"),
+    ("Anna Verdi ha parlato con Marco Neri. «Il bilancio è in ordine».",
+     [],
+     "another person in the sentence may be the one who speaks"),
 ]
 
 
