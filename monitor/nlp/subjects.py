@@ -78,10 +78,15 @@ def skip_openers(ws: Sequence[Word], i: int = 0) -> int:
         w = ws[i]
         if w.low in _LEADERS or w.low in ADVERBS:
             i += 1
-        elif w.low in PREPOSITIONS or w.low.endswith(("ando", "endo")) and not w.cap or w.low in TIME_NOUNS:
+        elif w.low in PREPOSITIONS or w.low.endswith(("ando", "endo")) and (not w.cap or _opening_gerund(ws, i)) \
+                or w.low in TIME_NOUNS:
+            cap_gerund = w.cap and w.low not in PREPOSITIONS and w.low not in TIME_NOUNS
             comma = next((k for k in range(i + 1, min(len(ws), i + 16)) if ws[k].text == ","), -1)
-            if comma > i + 10 and any(ws[n].low in AUXILIARIES or ws[n].low in SPEECH_VERBS for n in range(i, comma)):
+            if (comma > i + 10 or cap_gerund) and any(ws[n].low in AUXILIARIES or ws[n].low in SPEECH_VERBS
+                                                 for n in range(i, comma)):
                 comma = -1  # a long opener is an adverbial only without a verb in it
+            if cap_gerund and comma < 0:
+                return i
             if comma > 0:
                 i = comma + 1  # an adverbial closed by a comma
                 continue
@@ -94,6 +99,12 @@ def skip_openers(ws: Sequence[Word], i: int = 0) -> int:
         else:
             return i
     return i
+
+
+def _opening_gerund(ws: Sequence[Word], i: int) -> bool:
+    """`Tornando ai conti …,` opening a sentence: a capitalised gerund followed by a lower-case word
+    (not `Armando Rossi`)."""
+    return i == 0 and len(ws) > 2 and ws[1].alpha and not ws[1].cap
 
 
 def opening_subject(ctx: SpeakerContext, ws: Sequence[Word]) -> tuple[Speaker | None, bool]:
@@ -162,6 +173,7 @@ def stage_subject(ctx: SpeakerContext, start: int, end: int) -> Speaker | None:
     np_end = np_forward(ws, i)
     if np_end == i or not (ws[i].cap or ws[i].low in ARTICLES):
         return None
+    np_end = next((n for n in range(i + 2, np_end) if ws[n].low in _ON_STAGE or ws[n].low in _REBUTTING), np_end)
     k = skip_adverbs(ws, skip_apposition(ws, np_end), 1)
     if k < len(ws) and ws[k].low in AUXILIARIES:
         k = skip_adverbs(ws, k + 1, 1)

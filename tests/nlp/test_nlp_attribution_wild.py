@@ -316,6 +316,21 @@ ATTRIBUTIONS: list[tuple[str, list[Q], str]] = [
     ("Anna Verdi ha parlato con Marco Neri. «Il bilancio è in ordine».",
      [],
      "another person in the sentence may be the one who speaks"),
+    ("«La disciplina viene prima di tutto». Così Anna Verdi, autrice di tre romanzi. La scrittrice parla del "
+     "suo nuovo libro davanti ai lettori. «Non ho mai inseguito la fama».",
+     [("Anna Verdi", "La disciplina viene prima di tutto"), ("Anna Verdi", "Non ho mai inseguito la fama")],
+     "`La scrittrice parla del suo libro` before a quotation-only sentence: the described last speaker takes the floor"),
+    ("Ieri ha parlato Luca Bianchi. Tornando ai conti, Bianchi ha lodato la squadra, ma ha precisato che "
+     "«non possiamo spendere di più quest'anno».",
+     [("Bianchi", "non possiamo spendere di più quest'anno")],
+     "a capitalised gerund opening the sentence is an opener, not the subject"),
+    ("A Torino ha parlato Luca Bianchi.Tornando ai conti, Bianchi ha lodato la squadra, ma ha precisato "
+     "che «non possiamo spendere di più quest'anno».",
+     [("Bianchi", "non possiamo spendere di più quest'anno")],
+     "a full stop whose space the page lost still ends the sentence"),
+    ("Armando Neri, sindaco di Lago, ha detto: «Non possiamo aspettare oltre».",
+     [("Armando Neri", "Non possiamo aspettare oltre")],
+     "a first name ending like a gerund, before a surname, is a name"),
 ]
 
 
