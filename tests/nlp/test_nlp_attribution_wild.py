@@ -331,6 +331,16 @@ ATTRIBUTIONS: list[tuple[str, list[Q], str]] = [
     ("Armando Neri, sindaco di Lago, ha detto: «Non possiamo aspettare oltre».",
      [("Armando Neri", "Non possiamo aspettare oltre")],
      "a first name ending like a gerund, before a surname, is a name"),
+    ("OpenAI ha reagito in serata. In una nota inviata ai giornali, l'azienda ha confermato la sua linea: Le "
+     "accuse di Acme sono infondate. Lo dimostreremo davanti al giudice.",
+     [("openai", "Le accuse di Acme sono infondate. Lo dimostreremo davanti al giudice.")],
+     "a speech clause, a colon and the rest of the paragraph in the first person, without marks: a quotation"),
+    ("Anna Verdi ha annunciato tre novità: Una legge, un fondo e un ufficio. Arriveranno in estate.",
+     [],
+     "… not a list or the writer's prose (no first-person verb)"),
+    ("Acme: Abbiamo deciso di investire nelle scuole e lo faremo subito.",
+     [],
+     "… and not after a bare label inside running text (no subject with its verb)"),
 ]
 
 
