@@ -65,6 +65,11 @@ _BARE_APPOSITION = re.compile(
     r"[ \u00a0]+([A-ZÀ-Ý][a-zà-ÿ’'-]+[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ’'-]+)(?![\w’'-]|[ \u00a0]+[A-ZÀ-Ý])")
 
 
+_TITLE_NAME = re.compile(r"(?<![\w'’])(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|(?:de|a|da|ne|su)(?:l|llo|lla|ll['’]))[ \u00a0]*"
+                         r"([a-zà-ÿ]+)[ \u00a0]+"
+                         r"([A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ]+){1,2})(?![\w'’-])")
+
+
 def _full_name(text: str) -> bool:
     """"Satya Nadella": two or more capitalised words and nothing else."""
     parts = text.split()
@@ -197,6 +202,24 @@ class SpeakerContext:
             self.appositions[key] = person
             self.apposition_at.setdefault(key, (m.group(2), m.start()))
             self.roles_of.setdefault(person, set()).add(key)
+        self._learn_titles(clashes)
+
+    def _learn_titles(self, clashes: set[str]) -> None:
+        """`la giudice Anna Verdi`, `l'allenatore Marco Neri`: a person noun right before a full name makes
+        a later bare `la giudice` that person (not a role: `roles_of` is left alone)."""
+        for m in _TITLE_NAME.finditer(self.text):
+            noun = m.group(1).lower()
+            if noun not in ANAPHOR_PERSON or noun in ("stesso", "stessa"):
+                continue
+            name_start, name_end = m.span(2)
+            tracked = [f.entity for f in self.mentions if name_start <= f.start < name_end]
+            person = tracked[0] if tracked else m.group(2)
+            if noun in clashes or self.appositions.get(noun, person) != person:
+                clashes.add(noun)
+                self.appositions.pop(noun, None)
+                continue
+            self.appositions[noun] = person
+            self.apposition_at.setdefault(noun, (m.group(2), m.start()))
 
     def _anaphor(self, np_text: str, head: str, n_words: int, pos: int) -> Speaker | None:
         """`la studentessa`, `lo stesso`, `l'azienda` after a quote: the last speaker, when it is of the

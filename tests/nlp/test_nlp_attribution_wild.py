@@ -341,6 +341,14 @@ ATTRIBUTIONS: list[tuple[str, list[Q], str]] = [
     ("Acme: Abbiamo deciso di investire nelle scuole e lo faremo subito.",
      [],
      "… and not after a bare label inside running text (no subject with its verb)"),
+    ("Il ricorso arriva sul tavolo della magistrata Anna Verdi. Nell'ordinanza, la magistrata ha dato ragione "
+     "a Rossi su un punto. «La corte non tollererà altri rinvii», ha scritto.",
+     [("Anna Verdi", "La corte non tollererà altri rinvii")],
+     "`la magistrata Anna Verdi` makes a later bare `la magistrata` Anna Verdi, whom a pro-drop verb inherits"),
+    ("Il ricorso arriva alla giudice Anna Verdi e alla giudice Carla Neri. Nell'ordinanza, la giudice ha dato "
+     "ragione a Rossi su un punto. «La corte non tollererà altri rinvii», ha scritto.",
+     [],
+     "… not when the same noun was put before two people"),
 ]
 
 
