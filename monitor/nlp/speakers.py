@@ -65,7 +65,7 @@ _BARE_APPOSITION = re.compile(
     r"[ \u00a0]+([A-ZÀ-Ý][a-zà-ÿ’'-]+[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ’'-]+)(?![\w’'-]|[ \u00a0]+[A-ZÀ-Ý])")
 
 
-_TITLE_NAME = re.compile(r"(?<![\w'’])(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|(?:de|a|da|ne|su)(?:l|llo|lla|ll['’]))[ \u00a0]*"
+_TITLE_NAME = re.compile(r"(?=[IiLlDdAaNnSs])(?<![\w'’])(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|(?:de|a|da|ne|su)(?:l|llo|lla|ll['’]))[ \u00a0]*"
                          r"([a-zà-ÿ]+)[ \u00a0]+"
                          r"([A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ]+){1,2})(?![\w'’-])")
 
@@ -147,6 +147,7 @@ class SpeakerContext:
     actor_roles: dict[str, frozenset[str]] = field(default_factory=dict)  # from the entities file
     apposition_at: dict[str, tuple[str, int]] = field(default_factory=dict)  # role key -> (name, offset)
     _hits: dict[re.Pattern[str], tuple[list[int], list[re.Match[str]]]] = field(default_factory=dict)
+    _surname_at: dict[str, int] = field(default_factory=dict)  # where a full name ending in a word first ends
 
     def note(self, speaker: str | None, pos: int) -> None:
         """Remember who the text is talking about, for pro-drop verbs and role anaphora."""
@@ -161,10 +162,12 @@ class SpeakerContext:
         """"Rossi" after "Mario Rossi" was written: an untracked surname is a person (not "Apple")."""
         if word in self.kinds or " " in word or not word[:1].isupper():
             return False
-        for m in re.finditer(rf"\b([A-ZÀ-Ý][a-zà-ÿ]+)[ \u00a0]+{re.escape(word)}\b", self.text[:pos]):
-            if m.group(1).lower() not in FUNCTION_WORDS:
-                return True
-        return False
+        at = self._surname_at.get(word)
+        if at is None:
+            at = self._surname_at[word] = next(
+                (m.end() for m in re.finditer(rf"\b([A-ZÀ-Ý][a-zà-ÿ]+)[ \u00a0]+{re.escape(word)}\b", self.text)
+                 if m.group(1).lower() not in FUNCTION_WORDS), len(self.text) + 1)
+        return at <= pos
 
     def first_match(self, regex: re.Pattern[str], start: int, end: int, needs: str = "") -> re.Match[str] | None:
         """The first match of `regex` in masked[start:end]: the whole text is searched once per regex.
