@@ -63,8 +63,10 @@ def sentence_spans(text: str, quotes: list[Quote]) -> list[tuple[int, int]]:
             end = m.end()
             if not _NONSPACE.search(text, end, para.end()) or inside(m.start()) and inside(end - 1):
                 continue
-            glued = m.group() == "." and _GLUED.match(text, m.start() - 2, end + 3) is not None
-            if (not _NEXT_START.match(text, end, para.end()) and not glued) or _LOWER_NEXT.match(text, end, para.end()):
+            if not _NEXT_START.match(text, end, para.end()) and not (
+                    m.group() == "." and _GLUED.match(text, m.start() - 2, end + 3)):
+                continue
+            if _LOWER_NEXT.match(text, end, para.end()):
                 continue
             if m.group().startswith(".") and len(m.group()) == 1 and _abbreviation(text, m.start(), start):
                 continue

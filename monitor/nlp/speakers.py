@@ -65,9 +65,10 @@ _BARE_APPOSITION = re.compile(
     r"[ \u00a0]+([A-ZÀ-Ý][a-zà-ÿ’'-]+[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ’'-]+)(?![\w’'-]|[ \u00a0]+[A-ZÀ-Ý])")
 
 
-_TITLE_NAME = re.compile(r"(?=[IiLlDdAaNnSs])(?<![\w'’])(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|(?:de|a|da|ne|su)(?:l|llo|lla|ll['’]))[ \u00a0]*"
-                         r"([a-zà-ÿ]+)[ \u00a0]+"
-                         r"([A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ]+){1,2})(?![\w'’-])")
+# A full name (two or three capitalised words), then the person noun and article before it, read backwards.
+_CAP_NAME = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ]+){1,2}(?![\w'’-])")
+_TITLE_BEFORE = re.compile(r"(?<![\w'’])(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|(?:de|a|da|ne|su)(?:l|llo|lla|ll['’]))[ \u00a0]*"
+                           r"([a-zà-ÿ]+)[ \u00a0]+\Z")
 
 
 def _full_name(text: str) -> bool:
@@ -147,6 +148,7 @@ class SpeakerContext:
     actor_roles: dict[str, frozenset[str]] = field(default_factory=dict)  # from the entities file
     apposition_at: dict[str, tuple[str, int]] = field(default_factory=dict)  # role key -> (name, offset)
     _hits: dict[re.Pattern[str], tuple[list[int], list[re.Match[str]]]] = field(default_factory=dict)
+    _titles_learned: bool = False
     _surname_at: dict[str, int] = field(default_factory=dict)  # where a full name ending in a word first ends
 
     def note(self, speaker: str | None, pos: int) -> None:
@@ -205,24 +207,31 @@ class SpeakerContext:
             self.appositions[key] = person
             self.apposition_at.setdefault(key, (m.group(2), m.start()))
             self.roles_of.setdefault(person, set()).add(key)
-        self._learn_titles(clashes)
 
-    def _learn_titles(self, clashes: set[str]) -> None:
+    def _learn_titles(self) -> None:
         """`la giudice Anna Verdi`, `l'allenatore Marco Neri`: a person noun right before a full name makes
-        a later bare `la giudice` that person (not a role: `roles_of` is left alone)."""
-        for m in _TITLE_NAME.finditer(self.text):
-            noun = m.group(1).lower()
+        a later bare `la giudice` that person (not a role: `roles_of` is left alone). Read once, the first
+        time a bare person noun needs resolving (most articles never do)."""
+        self._titles_learned = True
+        clashes: set[str] = set()
+        for m in _CAP_NAME.finditer(self.text):
+            name_start, name_end = m.span()
+            if name_start < 2 or not self.text[name_start - 2].isalpha() or not self.text[name_start - 2].islower():
+                continue  # "… la giudice Anna Verdi": a lower-case noun right before the name
+            title = _TITLE_BEFORE.search(self.text, max(0, name_start - 40), name_start)
+            if title is None:
+                continue
+            noun = title.group(1).lower()
             if noun not in ANAPHOR_PERSON or noun in ("stesso", "stessa"):
                 continue
-            name_start, name_end = m.span(2)
             tracked = [f.entity for f in self.mentions if name_start <= f.start < name_end]
-            person = tracked[0] if tracked else m.group(2)
+            person = tracked[0] if tracked else m.group()
             if noun in clashes or self.appositions.get(noun, person) != person:
                 clashes.add(noun)
                 self.appositions.pop(noun, None)
                 continue
             self.appositions[noun] = person
-            self.apposition_at.setdefault(noun, (m.group(2), m.start()))
+            self.apposition_at.setdefault(noun, (m.group(), title.start()))
 
     def _anaphor(self, np_text: str, head: str, n_words: int, pos: int) -> Speaker | None:
         """`la studentessa`, `lo stesso`, `l'azienda` after a quote: the last speaker, when it is of the
@@ -417,6 +426,8 @@ class SpeakerContext:
         if orgs and head in SPOKES_NOUNS:
             return Speaker(orgs[-1].entity, ("spokes", np_text, orgs[-1].entity, 0))
         key = role_key(np_text)
+        if not self._titles_learned and key in ANAPHOR_PERSON:
+            self._learn_titles()
         if key in self.appositions:
             name, pos = self.apposition_at[key]
             return Speaker(self.appositions[key], ("apposition", np_text, name, pos))

@@ -162,12 +162,16 @@ intervenuto intervenuta intervenuti intervenute interviene intervengono interven
 parlato parla parlano parlò rivolto rivolta rivolti rivolte rivolge rivolgono rivolse
 """)
 _REBUTTING = wordset("respinto respinta respinti respinge respingono respinse")
+_STAGE_STEMS = ("interv", "parl", "rivol", "respin")
 _CRITICISM = wordset("critiche critica accuse accusa obiezioni polemiche attacchi")
 
 
 def stage_subject(ctx: SpeakerContext, start: int, end: int) -> Speaker | None:
     """The subject of `S è intervenuto …`, `S ha parlato …`, `S si è rivolto a …`, `S ha respinto le
     accuse …`: the speaker of a quotation-only sentence right after it."""
+    sentence = ctx.masked[start:end]
+    if not any(stem in sentence for stem in _STAGE_STEMS):
+        return None  # most sentences: no such verb, no need to read them word by word
     ws = words(ctx.masked, start, end)
     i = skip_openers(ws)
     np_end = np_forward(ws, i)
