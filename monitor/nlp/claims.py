@@ -13,7 +13,7 @@ from monitor.nlp.quoteclaims import SentenceQuotes, quote_claims
 from monitor.nlp.quotemarks import Quote
 from monitor.nlp.reported import parsed_statement, reported, statement
 from monitor.nlp.speakers import SpeakerContext
-from monitor.nlp.subjects import sentence_subject, speech_noun_owner, speech_subject
+from monitor.nlp.subjects import sentence_subject, speech_noun_owner, speech_subject, stage_subject
 from monitor.nlp.unmarked import unmarked_claims
 
 
@@ -42,9 +42,12 @@ def _introduces(ctx: SpeakerContext, start: int, end: int, claim: Claim | None) 
     if said is not None and said.speaker:
         return said  # "Lo ha detto Rossi.", "una nota di Acme che chiarisce …", then the words
     who = speech_subject(ctx, start, end)
+    if who is not None:
+        return attributed(who, end, "{d}, subject of the speech verb in the sentence before the quote")
+    who = stage_subject(ctx, start, end)
     if who is None:
         return None
-    return attributed(who, end, "{d}, subject of the speech verb in the sentence before the quote")
+    return attributed(who, end, "{d}, who takes the floor in the sentence before the quote")
 
 
 def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quote], mentions: list[Found],
@@ -82,11 +85,13 @@ def extract_claims(text: str, sentences: list[tuple[int, int]], quotes: list[Quo
         intro = _introduces(ctx, start, end, claim) if following and following[0] in opening else None
         if intro is not None:
             prev_speaker, prev_why = intro.speaker, intro.why(text)
-        subject, _ = sentence_subject(ctx, start, end, masked)
+        subject, subject_at = sentence_subject(ctx, start, end, masked)
         topic = speech_noun_owner(ctx, start, end, masked)
         # After "S ha detto che X …" the people in the reported content are not rivals of S.
         at = end if claim is not None and claim.kind == "reported" and claim.speaker else start
-        ctx.note(topic.name if topic else (claim.speaker or claim.subject if claim else None)
-                 or (subject.name if subject else None), at)
+        noted = topic.name if topic else (claim.speaker or claim.subject if claim else None)
+        if not noted and subject is not None:
+            noted, at = subject.name, max(at, subject_at)  # where the subject is, past a long opener
+        ctx.note(noted, at)
     extra = unmarked_claims(ctx, [(q.start, q.end) for q in outer] + [(c.start, c.end) for c in claims])
     return sorted(claims + extra, key=lambda c: c.start) if extra else claims

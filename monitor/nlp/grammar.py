@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from monitor.nlp.lexicon import (
     ADVERBS,
+    ANAPHOR_ORG,
     ARTICLES,
     AUXILIARIES,
     CHANNEL_NOUNS,
@@ -29,6 +30,7 @@ _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*['’]?|[^\w\s]")
 # Title abbreviations keep their full stop ("dott.", "sig.ra"): "Il dott. Rossi" is one noun phrase.
 _TITLES = wordset("dott dr sig ing avv prof sen on arch mons geom rag")
 _DI = wordset("di d del dello della dei degli delle dell")
+_DI_ARTICLE = wordset("del dello della dell")
 _INNER_STOP = ARTICLES - {"uno"}  # "una nota un portavoce": two phrases; "il numero uno": one
 _DA = wordset("da dal dallo dalla dai dagli dalle dall")
 _PARTICIPLES = ("ata", "ato", "ati", "ate", "ita", "ito", "iti", "ite", "uta", "uto", "uti", "ute")
@@ -149,6 +151,8 @@ def _complement(ws: Sequence[Word], j: int) -> int:
     while j + 1 < len(ws):
         if ws[j].low in _DI:
             k = np_forward(ws, j + 1)
+            if k == j + 1 and ws[j].low in _DI_ARTICLE and ws[k].low in ANAPHOR_ORG and not ws[k].cap:
+                k += 1  # "il fondatore dell'azienda", "il capo della società": the article is in "della"
         elif j > 0 and ws[j].low in _DA and ws[j - 1].low.endswith(_PARTICIPLES) and not ws[j - 1].cap:
             k = np_forward(ws, j + 1)  # "la società guidata da Anna Verdi"
         else:

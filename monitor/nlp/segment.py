@@ -3,7 +3,8 @@
 The stock sentencizer breaks after `dott.`, glues an opening « to the previous sentence and splits
 inside quotations. Here a sentence ends at . ! ? … (or after a closing mark that follows one) only
 outside quotations, when the next word starts a sentence, and not after an abbreviation or an
-initial ("George R. Martin"); "su X. Poi" still ends, since "su" is not a name.
+initial ("George R. Martin"); "su X. Poi" still ends, since "su" is not a name; so does a full stop
+whose space the page lost ("di Acme.Poi").
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ _WORD_BEFORE = re.compile(r"([\w.]+)\.$")
 _NEXT_START = re.compile(r"\s+[«“‘\"'(\-–—]*[\w«“‘\"]")
 _LOWER_NEXT = re.compile(r"\s+[a-zà-ÿ]")
 _NONSPACE = re.compile(r"\S")
+# "…di Acme.Poi il ministro": a full stop whose space was lost in the page (lower-case word,
+# stop, capitalised word) still ends the sentence; "S.p.A." and "U.S." do not match.
+_GLUED = re.compile(r"[a-zà-ÿ]{2}\.[A-ZÀ-Ý][a-zà-ÿ]{2}")
 
 
 class _Outer:
@@ -59,7 +63,10 @@ def sentence_spans(text: str, quotes: list[Quote]) -> list[tuple[int, int]]:
             end = m.end()
             if not _NONSPACE.search(text, end, para.end()) or inside(m.start()) and inside(end - 1):
                 continue
-            if not _NEXT_START.match(text, end, para.end()) or _LOWER_NEXT.match(text, end, para.end()):
+            if not _NEXT_START.match(text, end, para.end()) and not (
+                    m.group() == "." and _GLUED.match(text, m.start() - 2, end + 3)):
+                continue
+            if _LOWER_NEXT.match(text, end, para.end()):
                 continue
             if m.group().startswith(".") and len(m.group()) == 1 and _abbreviation(text, m.start(), start):
                 continue

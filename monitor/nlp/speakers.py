@@ -65,6 +65,12 @@ _BARE_APPOSITION = re.compile(
     r"[ \u00a0]+([A-ZÀ-Ý][a-zà-ÿ’'-]+[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ’'-]+)(?![\w’'-]|[ \u00a0]+[A-ZÀ-Ý])")
 
 
+# A full name (two or three capitalised words), then the person noun and article before it, read backwards.
+_CAP_NAME = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ]+){1,2}(?![\w'’-])")
+_TITLE_BEFORE = re.compile(r"(?<![\w'’])(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|(?:de|a|da|ne|su)(?:l|llo|lla|ll['’]))[ \u00a0]*"
+                           r"([a-zà-ÿ]+)[ \u00a0]+\Z")
+
+
 def _full_name(text: str) -> bool:
     """"Satya Nadella": two or more capitalised words and nothing else."""
     parts = text.split()
@@ -80,7 +86,7 @@ def _definite_role(np_text: str, head: str) -> bool:
 def role_key(text: str) -> str:
     """'lo scienziato capo dell’OpenAI' -> 'scienziato capo di openai'."""
     text = _ROLE_KEY_DROP.sub("", text.strip()).lower().replace("’", "'")
-    text = re.sub(r"\b(?:del|dello|della|dei|degli|delle|dell')\s*", "di ", text)
+    text = re.sub(r"\b(?:(?:del|dello|della|dei|degli|delle)\b|dell')\s*", "di ", text)  # not "delegato"
     return " ".join(text.split())
 
 
@@ -142,6 +148,8 @@ class SpeakerContext:
     actor_roles: dict[str, frozenset[str]] = field(default_factory=dict)  # from the entities file
     apposition_at: dict[str, tuple[str, int]] = field(default_factory=dict)  # role key -> (name, offset)
     _hits: dict[re.Pattern[str], tuple[list[int], list[re.Match[str]]]] = field(default_factory=dict)
+    _titles_learned: bool = False
+    _surname_at: dict[str, int] = field(default_factory=dict)  # where a full name ending in a word first ends
 
     def note(self, speaker: str | None, pos: int) -> None:
         """Remember who the text is talking about, for pro-drop verbs and role anaphora."""
@@ -149,8 +157,19 @@ class SpeakerContext:
             return
         self.last_speaker = speaker
         self.last_speaker_at = pos
-        if self.kinds.get(speaker) == "person" or _full_name(speaker):
+        if self.kinds.get(speaker) == "person" or _full_name(speaker) or self._named_surname(speaker, pos):
             self.last_person = (speaker, pos)
+
+    def _named_surname(self, word: str, pos: int) -> bool:
+        """"Rossi" after "Mario Rossi" was written: an untracked surname is a person (not "Apple")."""
+        if word in self.kinds or " " in word or not word[:1].isupper():
+            return False
+        at = self._surname_at.get(word)
+        if at is None:
+            at = self._surname_at[word] = next(
+                (m.end() for m in re.finditer(rf"\b([A-ZÀ-Ý][a-zà-ÿ]+)[ \u00a0]+{re.escape(word)}\b", self.text)
+                 if m.group(1).lower() not in FUNCTION_WORDS), len(self.text) + 1)
+        return at <= pos
 
     def first_match(self, regex: re.Pattern[str], start: int, end: int, needs: str = "") -> re.Match[str] | None:
         """The first match of `regex` in masked[start:end]: the whole text is searched once per regex.
@@ -189,6 +208,31 @@ class SpeakerContext:
             self.apposition_at.setdefault(key, (m.group(2), m.start()))
             self.roles_of.setdefault(person, set()).add(key)
 
+    def _learn_titles(self) -> None:
+        """`la giudice Anna Verdi`, `l'allenatore Marco Neri`: a person noun right before a full name makes
+        a later bare `la giudice` that person (not a role: `roles_of` is left alone). Read once, the first
+        time a bare person noun needs resolving (most articles never do)."""
+        self._titles_learned = True
+        clashes: set[str] = set()
+        for m in _CAP_NAME.finditer(self.text):
+            name_start, name_end = m.span()
+            if name_start < 2 or not self.text[name_start - 2].isalpha() or not self.text[name_start - 2].islower():
+                continue  # "… la giudice Anna Verdi": a lower-case noun right before the name
+            title = _TITLE_BEFORE.search(self.text, max(0, name_start - 40), name_start)
+            if title is None:
+                continue
+            noun = title.group(1).lower()
+            if noun not in ANAPHOR_PERSON or noun in ("stesso", "stessa"):
+                continue
+            tracked = [f.entity for f in self.mentions if name_start <= f.start < name_end]
+            person = tracked[0] if tracked else m.group()
+            if noun in clashes or self.appositions.get(noun, person) != person:
+                clashes.add(noun)
+                self.appositions.pop(noun, None)
+                continue
+            self.appositions[noun] = person
+            self.apposition_at.setdefault(noun, (m.group(), title.start()))
+
     def _anaphor(self, np_text: str, head: str, n_words: int, pos: int) -> Speaker | None:
         """`la studentessa`, `lo stesso`, `l'azienda` after a quote: the last speaker, when it is of the
         right kind (a person for a person noun, a tracked organisation for a company noun), was noted
@@ -226,6 +270,23 @@ class SpeakerContext:
         prefixes = {" ".join(parts[:n]) for n in range(2, len(parts) + 1)}
         return [actor for actor, keys in self.actor_roles.items() if actor in self.present and keys & prefixes]
 
+    def _own_company(self, key: str, pos: int) -> str:
+        """"ceo di società" -> "ceo di openai" when the article names exactly one tracked organisation
+        and no other name was written just before: "l'amministratore delegato della società" is that
+        company's."""
+        head, _, org = key.rpartition(" di ")
+        if not head or org not in ANAPHOR_ORG:
+            return key
+        orgs = {f.entity for f in self.mentions if self.kinds.get(f.entity) == "organization"}
+        if len(orgs) != 1:
+            return key
+        for m in _MIDCAP.finditer(self.masked, max(0, pos - 300), pos):
+            if not any(f.start <= m.start() < f.end for f in self.mentions) and not self._after_preposition(m.start()):
+                return key  # "Acme e Beta trattano. Il fondatore della società": which one?
+        org_id = orgs.pop()
+        names = {role_key(self.text[f.start:f.end]) for f in self.mentions if f.entity == org_id}
+        return f"{head} di {names.pop()}" if len(names) == 1 else key
+
     @cached_property
     def mention_starts(self) -> list[int]:
         return [f.start for f in self.mentions]  # mentions come sorted by start
@@ -244,7 +305,16 @@ class SpeakerContext:
         if person in self.kinds:
             return True
         org = key.split(" di ")[-1]
-        return org in self.text[:pos].lower().replace("’", "'")
+        if org in self.text[:pos].lower().replace("’", "'"):
+            return True
+        # "Anna Verdi incontra i sindaci. «…», assicura la presidente della Regione": the only
+        # person the article has named so far, unless the entities file knows who holds roles there
+        return org not in self.known_orgs and not self.other_person(0, pos, person)
+
+    @cached_property
+    def known_orgs(self) -> frozenset[str]:
+        """Organisations the entities file gives roles in ("openai" from "ceo di openai")."""
+        return frozenset(key.rpartition(" di ")[2] for keys in self.actor_roles.values() for key in keys)
 
     def recent_person(self, pos: int, window: int = 700) -> str | None:
         """The person the text talked about last before `pos`, if recent enough."""
@@ -356,10 +426,12 @@ class SpeakerContext:
         if orgs and head in SPOKES_NOUNS:
             return Speaker(orgs[-1].entity, ("spokes", np_text, orgs[-1].entity, 0))
         key = role_key(np_text)
+        if not self._titles_learned and key in ANAPHOR_PERSON:
+            self._learn_titles()
         if key in self.appositions:
             name, pos = self.apposition_at[key]
             return Speaker(self.appositions[key], ("apposition", np_text, name, pos))
-        fits = self._actors_by_role(key)
+        fits = self._actors_by_role(self._own_company(key, start))
         if len(fits) == 1:
             return Speaker(fits[0], ("role", np_text, fits[0], 0))
         if fits:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, verb_group, words
-from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, TIME_NOUNS
+from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, TIME_NOUNS, wordset
 from monitor.nlp.speakers import Speaker, SpeakerContext
 from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
@@ -78,8 +78,15 @@ def skip_openers(ws: Sequence[Word], i: int = 0) -> int:
         w = ws[i]
         if w.low in _LEADERS or w.low in ADVERBS:
             i += 1
-        elif w.low in PREPOSITIONS or w.low.endswith(("ando", "endo")) and not w.cap or w.low in TIME_NOUNS:
-            comma = next((k for k in range(i + 1, min(len(ws), i + 10)) if ws[k].text == ","), -1)
+        elif w.low in PREPOSITIONS or w.low.endswith(("ando", "endo")) and (not w.cap or _opening_gerund(ws, i)) \
+                or w.low in TIME_NOUNS:
+            cap_gerund = w.cap and w.low not in PREPOSITIONS and w.low not in TIME_NOUNS
+            comma = next((k for k in range(i + 1, min(len(ws), i + 16)) if ws[k].text == ","), -1)
+            if (comma > i + 10 or cap_gerund) and any(ws[n].low in AUXILIARIES or ws[n].low in SPEECH_VERBS
+                                                 for n in range(i, comma)):
+                comma = -1  # a long opener is an adverbial only without a verb in it
+            if cap_gerund and comma < 0:
+                return i
             if comma > 0:
                 i = comma + 1  # an adverbial closed by a comma
                 continue
@@ -92,6 +99,12 @@ def skip_openers(ws: Sequence[Word], i: int = 0) -> int:
         else:
             return i
     return i
+
+
+def _opening_gerund(ws: Sequence[Word], i: int) -> bool:
+    """`Tornando ai conti …,` opening a sentence: a capitalised gerund followed by a lower-case word
+    (not `Armando Rossi`)."""
+    return i == 0 and len(ws) > 2 and ws[1].alpha and not ws[1].cap
 
 
 def opening_subject(ctx: SpeakerContext, ws: Sequence[Word]) -> tuple[Speaker | None, bool]:
@@ -139,3 +152,43 @@ def speech_subject(ctx: SpeakerContext, start: int, end: int) -> Speaker | None:
     if g == k or ws[g - 1].low.startswith(("chied", "chies", "domand")):
         return None  # "Rossi ha chiesto a Bianchi …": the quotation after it is the answer, not Rossi's
     return ctx.resolve(ws[i].start, ws[np_end - 1].end)
+
+
+# Verbs that put someone on stage to speak without being verbs of saying: "è intervenuto", "ha
+# parlato", "si è rivolto ai cronisti", "ha respinto le accuse". They introduce only a quotation
+# that is the whole next sentence.
+_ON_STAGE = wordset("""
+intervenuto intervenuta intervenuti intervenute interviene intervengono intervenne
+parlato parla parlano parlò rivolto rivolta rivolti rivolte rivolge rivolgono rivolse
+""")
+_REBUTTING = wordset("respinto respinta respinti respinge respingono respinse")
+_STAGE_STEMS = ("interv", "parl", "rivol", "respin")
+_CRITICISM = wordset("critiche critica accuse accusa obiezioni polemiche attacchi")
+
+
+def stage_subject(ctx: SpeakerContext, start: int, end: int) -> Speaker | None:
+    """The subject of `S è intervenuto …`, `S ha parlato …`, `S si è rivolto a …`, `S ha respinto le
+    accuse …`: the speaker of a quotation-only sentence right after it."""
+    sentence = ctx.masked[start:end]
+    if not any(stem in sentence for stem in _STAGE_STEMS):
+        return None  # most sentences: no such verb, no need to read them word by word
+    ws = words(ctx.masked, start, end)
+    i = skip_openers(ws)
+    np_end = np_forward(ws, i)
+    if np_end == i or not (ws[i].cap or ws[i].low in ARTICLES):
+        return None
+    np_end = next((n for n in range(i + 2, np_end) if ws[n].low in _ON_STAGE or ws[n].low in _REBUTTING), np_end)
+    k = skip_adverbs(ws, skip_apposition(ws, np_end), 1)
+    if k < len(ws) and ws[k].low in AUXILIARIES:
+        k = skip_adverbs(ws, k + 1, 1)
+    if k >= len(ws) or ws[k].cap:
+        return None
+    if ws[k].low in _REBUTTING:
+        if not any(w.low in _CRITICISM for w in ws[k + 1:k + 4]):
+            return None  # "ha respinto la proposta": a decision, not a reply
+    elif ws[k].low not in _ON_STAGE:
+        return None
+    who = ctx.resolve(ws[i].start, ws[np_end - 1].end)
+    if who is None or ctx.other_person(ws[k].end, end, who.name):
+        return None  # "Rossi ha parlato con Anna Verdi. «…»": either may speak
+    return who

@@ -6,7 +6,10 @@ Two shapes:
   * a colon paragraph: a paragraph that ends in a colon with a speaker (`Rossi ha scritto:`), followed
     by a short paragraph with no quote marks that speaks in the first person or in English;
   * a labelled paragraph: `Musk: Non abbiamo mai …`, a name and a colon opening a paragraph whose
-    words, without marks, speak in the first person.
+    words, without marks, speak in the first person;
+  * a colon inside a paragraph: `In una nota, Acme ha confermato la sua linea: Le accuse sono infondate.
+    Lo dimostreremo …`, a speech clause, a colon, then a capital and the rest of the paragraph,
+    without marks, speaking in the first person plural or singular (a verb, not just a clitic).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ MAX_WORDS = 80
 def unmarked_claims(ctx: SpeakerContext, taken: list[tuple[int, int]]) -> list[Claim]:
     """Quote claims for unmarked quotations that overlap no span in `taken` (quotations found by marks)."""
     out = []
-    for start, end, speaker, why in [*_signed(ctx), *_after_colon(ctx), *_labelled(ctx)]:
+    for start, end, speaker, why in [*_signed(ctx), *_after_colon(ctx), *_labelled(ctx), *_inline_colon(ctx)]:
         if speaker and not any(start < e and s < end for s, e in taken):
             out.append(Claim("quote", speaker, ctx.text[start:end], start, end, ctx.text[start:end], 3.0, why=why))
             taken.append((start, end))
@@ -97,3 +100,27 @@ def _after_colon(ctx: SpeakerContext) -> Iterator[tuple[int, int, str | None, st
             continue
         start = text.index(body, qs)
         yield start, start + len(body), found.speaker, f"{found.why(text)}; its paragraph lost the quote marks"
+
+
+# A first-person verb or pronoun: clitics and "sono" (also third-person plural) are not enough here.
+_FIRST_PERSON_VERB = re.compile(r"\b(?:io|noi|ho|abbiamo|siamo|[a-zà-ÿ]{3,}iamo|[a-zà-ÿ]{3,}emo|[a-zà-ÿ]{3,}erò)\b", re.I)
+_INLINE_COLON = re.compile(r":[ \t]+(?=[A-ZÀ-Ý][a-zà-ÿ’']*[ \t])")
+
+
+def _inline_colon(ctx: SpeakerContext) -> Iterator[tuple[int, int, str | None, str]]:
+    text = ctx.text
+    if ":" not in text:
+        return
+    for ps, pe in _paragraphs(text, 0, len(text)):
+        for m in _INLINE_COLON.finditer(text, ps, pe):
+            body = text[m.end():pe].strip()
+            if (any(c in _MARKS for c in body) or not 6 <= len(body.split()) <= MAX_WORDS
+                    or not _FIRST_PERSON_VERB.search(body) or not body.endswith((".", "!", "…"))):
+                continue
+            clause = max(ps, text.rfind(". ", ps, m.start()) + 2)
+            found = before(ctx, clause, m.start())
+            if found is None or not found.speaker or found.pro_drop or "subject" not in found.rule:
+                continue  # only a subject with its verb before the colon, not a headline label
+            start = text.index(body, m.end())
+            yield start, start + len(body), found.speaker, f"{found.why(text)}; the words after it lost the quote marks"
+            break

@@ -281,6 +281,74 @@ ATTRIBUTIONS: list[tuple[str, list[Q], str]] = [
     ("«Ci siamo», ha detto Altman. Lì, spiega, «eravamo molto vicini al risultato finale».",
      [("sam_altman", "Ci siamo"), ("sam_altman", "eravamo molto vicini al risultato finale")],
      "a pro-drop verb between commas after an opener, before the quote"),
+    ("Il servizio è sospeso in Francia. L'amministratore delegato della società: «Collaboreremo con le autorità».\n\n"
+     "La sospensione è stata confermata dal ceo di OpenAI, Sam Altman.",
+     [("sam_altman", "Collaboreremo con le autorità")],
+     "`l'amministratore delegato della società` is the company's when the article names one tracked organisation"),
+    ("OpenAI e Google trattano da mesi. L'amministratore delegato della società ha detto: «Serve pazienza».",
+     [(None, "Serve pazienza")],
+     "… not when another company was named just before: which `società`?"),
+    ("A quasi due anni dalla sua ultima visita ufficiale nella provincia, Anna Verdi incontra i sindaci del "
+     "territorio. Un incontro lungo, con molte richieste. «I fondi arriveranno entro l'estate», assicura la "
+     "presidente della Regione.",
+     [("Anna Verdi", "I fondi arriveranno entro l'estate")],
+     "a role gives the only person the article has named, past a long opening adverbial"),
+    ("Al convegno di Torino ha parlato Luca Bianchi. «Serve più personale», ha spiegato Bianchi. Poi il "
+     "presidente di Acme ha aggiunto: «Apriremo un impianto a Lione».",
+     [("Bianchi", "Serve più personale"), ("Bianchi", "Apriremo un impianto a Lione")],
+     "a surname whose full name was written is a person: the role after it is theirs"),
+    ("«Siamo pronti», ha detto Apple. Poi il presidente di Acme ha aggiunto: «Apriremo un impianto a Lione».",
+     [("Apple", "Siamo pronti"), ("il presidente di Acme", "Apriremo un impianto a Lione")],
+     "a one-word speaker never written as a surname is no person: the role stays a description"),
+    ("Anna Verdi è intervenuta in aula. «Il bilancio è in ordine».",
+     [("Anna Verdi", "Il bilancio è in ordine")],
+     "a quotation-only sentence after `S è intervenuto` is S's"),
+    ("Anna Verdi si è rivolta ai cronisti. «Abbiamo fatto il possibile».",
+     [("Anna Verdi", "Abbiamo fatto il possibile")],
+     "… after `S si è rivolto a …`"),
+    ("Alla conferenza c'era la ministra dei Trasporti, Anna Verdi. La ministra dei Trasporti ha respinto ieri "
+     "le accuse dell'opposizione. «Il bilancio è in ordine».",
+     [("Anna Verdi", "Il bilancio è in ordine")],
+     "… after `S ha respinto le accuse` (S a role tied to a name)"),
+    ("Anna Verdi ha respinto la proposta. «Il bilancio è in ordine».",
+     [],
+     "rejecting a proposal is a decision, not a reply"),
+    ("Anna Verdi ha parlato con Marco Neri. «Il bilancio è in ordine».",
+     [],
+     "another person in the sentence may be the one who speaks"),
+    ("«La disciplina viene prima di tutto». Così Anna Verdi, autrice di tre romanzi. La scrittrice parla del "
+     "suo nuovo libro davanti ai lettori. «Non ho mai inseguito la fama».",
+     [("Anna Verdi", "La disciplina viene prima di tutto"), ("Anna Verdi", "Non ho mai inseguito la fama")],
+     "`La scrittrice parla del suo libro` before a quotation-only sentence: the described last speaker takes the floor"),
+    ("Ieri ha parlato Luca Bianchi. Tornando ai conti, Bianchi ha lodato la squadra, ma ha precisato che "
+     "«non possiamo spendere di più quest'anno».",
+     [("Bianchi", "non possiamo spendere di più quest'anno")],
+     "a capitalised gerund opening the sentence is an opener, not the subject"),
+    ("A Torino ha parlato Luca Bianchi.Tornando ai conti, Bianchi ha lodato la squadra, ma ha precisato "
+     "che «non possiamo spendere di più quest'anno».",
+     [("Bianchi", "non possiamo spendere di più quest'anno")],
+     "a full stop whose space the page lost still ends the sentence"),
+    ("Armando Neri, sindaco di Lago, ha detto: «Non possiamo aspettare oltre».",
+     [("Armando Neri", "Non possiamo aspettare oltre")],
+     "a first name ending like a gerund, before a surname, is a name"),
+    ("OpenAI ha reagito in serata. In una nota inviata ai giornali, l'azienda ha confermato la sua linea: Le "
+     "accuse di Acme sono infondate. Lo dimostreremo davanti al giudice.",
+     [("openai", "Le accuse di Acme sono infondate. Lo dimostreremo davanti al giudice.")],
+     "a speech clause, a colon and the rest of the paragraph in the first person, without marks: a quotation"),
+    ("Anna Verdi ha annunciato tre novità: Una legge, un fondo e un ufficio. Arriveranno in estate.",
+     [],
+     "… not a list or the writer's prose (no first-person verb)"),
+    ("Acme: Abbiamo deciso di investire nelle scuole e lo faremo subito.",
+     [],
+     "… and not after a bare label inside running text (no subject with its verb)"),
+    ("Il ricorso arriva sul tavolo della magistrata Anna Verdi. Nell'ordinanza, la magistrata ha dato ragione "
+     "a Rossi su un punto. «La corte non tollererà altri rinvii», ha scritto.",
+     [("Anna Verdi", "La corte non tollererà altri rinvii")],
+     "`la magistrata Anna Verdi` makes a later bare `la magistrata` Anna Verdi, whom a pro-drop verb inherits"),
+    ("Il ricorso arriva alla giudice Anna Verdi e alla giudice Carla Neri. Nell'ordinanza, la giudice ha dato "
+     "ragione a Rossi su un punto. «La corte non tollererà altri rinvii», ha scritto.",
+     [],
+     "… not when the same noun was put before two people"),
 ]
 
 

@@ -43,3 +43,14 @@ def test_default_file_has_roles_and_the_public_handle() -> None:
     assert "CEO di OpenAI" in entities["sam_altman"].roles
     assert "@sama" in [a.text for a in entities["sam_altman"].aliases]
     assert "patron di Tesla" in entities["elon_musk"].roles
+
+
+@pytest.mark.parametrize(("phrase", "key", "why"), [
+    ("l'amministratore delegato della Regione", "amministratore delegato di regione",
+     "`del` inside `delegato` is no preposition"),
+    ("Il fondatore della società", "fondatore di società", "`della` is one preposition, not `del` + `la`"),
+    ("lo scienziato capo dell’OpenAI", "scienziato capo di openai", "an elided `dell’` too"),
+])
+def test_role_key(phrase: str, key: str, why: str) -> None:
+    from monitor.nlp.speakers import role_key
+    assert role_key(phrase) == key, why

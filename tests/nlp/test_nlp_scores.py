@@ -27,8 +27,8 @@ THRESHOLDS: dict[str, dict[str, tuple[float, float]]] = {
     "real-dev-set": {
         "entities": (0.99, 0.99),
         "mentions": (0.99, 0.98),
-        "quotes": (0.95, 0.82),  # recall target 0.85 (0.84 when this was written)
-        "attributed": (0.92, 0.80),
+        "quotes": (0.95, 0.85),
+        "attributed": (0.95, 0.80),  # precision target 0.92; 1.000 measured, keep it high
     },
 }
 
