@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.config.types import Config
 from monitor.errors import StateError
 from monitor.models import BACKLOG, plural
 from monitor.store import articles, outbox
-from monitor.store.db import Store, dt
-from monitor.store.schema import MIGRATIONS
+from monitor.store.archive import Archive
+from monitor.store.db import dt
 
 HEALTHS = ("ok", "problem", "failing", "disabled", "new")
 
@@ -26,30 +25,6 @@ HEALTHS = ("ok", "problem", "failing", "disabled", "new")
 def _iso(value: float | None) -> str | None:
     when = dt(value)
     return when.isoformat() if when else None
-
-
-class _ReadOnlyStore:
-    """What the store_* read helpers use of a Store: its connection."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-
-def _open_read_only(path: Path) -> sqlite3.Connection:
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
-        db.row_factory = sqlite3.Row
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    except sqlite3.Error as exc:
-        raise StateError(f"cannot read the state database {path}: {exc}") from None
-    if version != len(MIGRATIONS):
-        db.close()
-        newer = version > len(MIGRATIONS)
-        raise StateError(
-            f"the state database {path} has schema version {version}, this monitor expects "
-            f"{len(MIGRATIONS)}: " + ("upgrade monitor" if newer else
-                                      "restart the daemon (or run `monitor once`) to migrate it"))
-    return db
 
 
 def _health(row: sqlite3.Row) -> str:
@@ -95,20 +70,21 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
     backlog: dict[int, int] = {}
     backlog_total = 0
     if data["database_exists"]:
-        db = _open_read_only(config.database)
+        state = Archive(config.database)  # read-only, never migrates: safe beside the daemon
+        db = state.db
         try:
             rows = db.execute("SELECT * FROM feeds WHERE active = 1 ORDER BY id").fetchall()
             runs = {r["digest"]: r for r in db.execute(
                 "SELECT r.digest, r.last_run_at, (SELECT MAX(sent_at) FROM outbox o WHERE o.digest = r.digest "
                 "AND o.kind = 'digest' AND o.channel IS NULL AND o.status = ?) AS last_sent FROM digest_runs r", (outbox.SENT,))}
-            box = outbox.outbox_summary(cast(Store, _ReadOnlyStore(db)), now)
-            backlog = articles.backlog_counts(cast(Store, _ReadOnlyStore(db)))
+            box = outbox.outbox_summary(state, now)
+            backlog = articles.backlog_counts(state)
             backlog_total = int(db.execute("SELECT COUNT(*) FROM articles WHERE status = ?",
                                            (BACKLOG,)).fetchone()[0])
         except sqlite3.Error as exc:
             raise StateError(f"cannot read the state database {config.database}: {exc}") from None
         finally:
-            db.close()
+            state.close()
     known = {r["config_url"] for r in rows}
     data["feeds"] = [{**_feed(r), "backlog": backlog.get(r["id"], 0)} for r in rows] + [
         _unseen_feed(f.name, f.url) for f in config.feeds if f.url not in known]

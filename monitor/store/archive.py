@@ -74,10 +74,6 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     return db
 
 
-# ---------------------------------------------------------------------------------------------
-# Full-text search
-
-
 def mention_times(archive: Store, entity: str, since: float) -> list[tuple[int, float]]:
     """(article id, publication time) of every article naming the actor since `since`."""
     # Written as IN (…) on the (id, time) index: SQLite then looks the actor's articles up by id
