@@ -26,7 +26,9 @@ def load_config(path: Path) -> Config:
 async def cmd_run(args: argparse.Namespace) -> int:
     from monitor.service.daemon import run_daemon
 
-    return await run_daemon(args.config)  # loads the config and state; a stop at any moment is clean
+    # Loads the config and state (log lines in the config's time zone, also after a reload); a
+    # stop at any moment is clean.
+    return await run_daemon(args.config, load=load_config)
 
 
 async def cmd_once(args: argparse.Namespace) -> int:

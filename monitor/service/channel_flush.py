@@ -81,7 +81,20 @@ async def _send_claimed(rt: Runtime, row: outbox.OutboxRow, owner: str) -> int:
         # Like a missing SMTP password: the admin can fix it, so the post waits for the fix.
         result = PostResult(False, reason=f"cannot read the channel URL from {channel.source}: {exc.reason}")
     else:
-        result = await asyncio.to_thread(post, url, row.subject, row.raw.decode("utf-8"), POST_TIMEOUT)
+        job = asyncio.ensure_future(asyncio.to_thread(post, url, row.subject, row.raw.decode("utf-8"),
+                                                      POST_TIMEOUT))
+        try:
+            result = await asyncio.shield(job)
+        except asyncio.CancelledError:
+            # A stop cancels us, not the thread: the post may still go out. Wait for its answer
+            # (POST_TIMEOUT at most) and record it, so a delivered post is never sent again.
+            _record(rt, row, owner, channel, await job)
+            raise
+    return _record(rt, row, owner, channel, result)
+
+
+def _record(rt: Runtime, row: outbox.OutboxRow, owner: str, channel: ChannelConfig, result: PostResult) -> int:
+    """Sent, retry later or dead letter, as for mail; 1 when the service accepted the post."""
     now = rt.clock()
     if result.ok:
         outbox.mark_sent(rt.store, row.id, now, {}, owner=owner)

@@ -33,18 +33,20 @@ log = logging.getLogger("monitor")
 POLL_TICK_SECONDS = 20.0
 OUTBOX_TICK_SECONDS = 60.0
 KEEP_ARTICLES_DAYS = 60
+STOP_GRACE_SECONDS = 35.0  # a chat post in flight may take its whole 30 s timeout
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-async def run_daemon(config_path: Path) -> int:
+async def run_daemon(config_path: Path, *, load: Callable[[Path], Config] = load_config) -> int:
     """`monitor run`: start-up, then the daemon until SIGTERM or SIGINT. A stop at any moment is
-    clean: one INFO line, no traceback, exit 0 for SIGTERM and 130 for SIGINT."""
+    clean: one INFO line, no traceback, exit 0 for SIGTERM and 130 for SIGINT. `load` reads the
+    config at start and on every reload (the CLI's also sets the log lines' time zone)."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, raise_stop)  # replaced by the loop's handlers in Daemon.run
     rt: pipeline.Runtime | None = None
     try:
-        rt = open_runtime(load_config(config_path))
-        return await Daemon(config_path, rt).run()
+        rt = open_runtime(load(config_path))
+        return await Daemon(config_path, rt, load=load).run()
     except StopRequested as stop:
         for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C does not interrupt the way out
@@ -111,8 +113,10 @@ async def recover(rt: pipeline.Runtime) -> None:
 
 
 class Daemon:
-    def __init__(self, config_path: Path, runtime: pipeline.Runtime) -> None:
+    def __init__(self, config_path: Path, runtime: pipeline.Runtime, *,
+                 load: Callable[[Path], Config] = load_config) -> None:
         self.config_path = config_path
+        self.load = load
         self.rt = runtime
         self.stopping = asyncio.Event()
         self.signum: int | None = None  # the signal that asked for the stop
@@ -241,11 +245,15 @@ class Daemon:
             _, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()
+            if pending:
+                # Let the cancelled jobs finish their cleanup (releasing a claim, recording a chat
+                # post already on its way) before the store closes under them.
+                await asyncio.wait(pending, timeout=STOP_GRACE_SECONDS)
 
     async def reload(self) -> None:
         notify("RELOADING=1", f"MONOTONIC_USEC={monotonic_usec()}")
         try:
-            config = await asyncio.to_thread(load_config, self.config_path)
+            config = await asyncio.to_thread(self.load, self.config_path)
             if config.database != self.rt.config.database:
                 raise ConfigError(str(self.config_path), "general.state_dir",
                                   "changing the state directory needs a restart")

@@ -165,3 +165,29 @@ def test_status_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         os.close(write_end)
     assert result.returncode in (0, 141), result.stderr
     assert result.stderr == "", result.stderr
+
+
+def test_the_daemons_log_lines_carry_the_configured_zone(tmp_path: Path) -> None:
+    """`monitor run` too, not only the short commands: its lines after start-up are in the zone."""
+    config = write_config(tmp_path, [("http://127.0.0.1:9/feed.xml", "Fonte")], smtp_port=9, digest="0 7 1 1 *")
+    text = config.read_text(encoding="utf-8").replace("[general]\n", '[general]\ntimezone = "Asia/Tokyo"\n')
+    config.write_text(text, encoding="utf-8")
+    environ = {k: v for k, v in os.environ.items() if k not in _SCRUB} | {"TZ": "UTC"}
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(config)], env=environ,
+                            stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "monitor running" in line:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    running = [m for line in lines if "monitor running" in line and (m := STAMP.match(line))]
+    assert running and running[0].group(2) == "JST", lines

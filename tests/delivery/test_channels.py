@@ -25,6 +25,7 @@ from monitor.cli.main import main
 from monitor.digest.build import RenderContext
 from monitor.digest.chat import neutralise, render_chat_digest
 from monitor.service import pipeline
+from monitor.service.channel_flush import flush_channels
 from monitor.store import articles
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -344,3 +345,24 @@ async def test_a_template_in_templates_dir_overrides_the_chat_alert(world: World
         await pipeline.flush_outbox(rt)
     [post] = rx.delivered
     assert post.text == "URGENTE Elon Musk: [Musk annuncia il nuovo razzo](https://fonte.example/m1)"
+
+
+async def test_a_stop_during_a_post_records_it_and_never_posts_it_again(world: World, rx: Receiver) -> None:
+    """A stop cancels the flush, not the thread already posting: the post that went out is
+    recorded as sent, so the next flush (or the next start) does not post it a second time."""
+    config, routes, _ = world
+    add_channels(config, channel("webhook", url=rx.json_url("/hook"), alerts=True))
+    routes["/feed.xml"] = Route(body=feed(MUSK))
+    async with running(config, Clock(NOW)) as rt:
+        await pipeline.poll_feeds(rt, force=True)
+        rx.delay = 1.5
+        flush = asyncio.ensure_future(flush_channels(rt))
+        await asyncio.sleep(0.5)  # the post is on its way
+        flush.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await flush
+        rx.delay = 0.0
+        await flush_channels(rt)
+    assert len([p for p in rx.delivered if p.path == "/hook"]) == 1
+    rows = [r for r in outbox_rows(config) if r["channel"] == "webhook"]
+    assert rows and all(r["status"] == "sent" for r in rows), rows

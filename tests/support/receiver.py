@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,7 @@ class Post:
 class Receiver:
     def __init__(self) -> None:
         self.posts: list[Post] = []
+        self.delay = 0.0  # seconds each answer waits: a slow service
         self._answers: list[int] = []
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -78,6 +80,7 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status = owner._answer()
+                time.sleep(owner.delay)
                 with owner._lock:
                     owner.posts.append(Post(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
                                             body, status))
