@@ -27,7 +27,8 @@ from monitor.nlp.lexicon import (
     SPOKES_NOUNS,
     TIME_NOUNS,
 )
-from monitor.nlp.speakers import NO_HOW, How, Speaker, SpeakerContext, describe
+from monitor.nlp.speaker_words import NO_HOW, How, Speaker, describe
+from monitor.nlp.speakers import SpeakerContext
 from monitor.nlp.verbs import SPEECH_VERBS
 
 # Participles and gerunds open no clause with a subject of their own.

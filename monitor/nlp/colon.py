@@ -18,7 +18,8 @@ from monitor.nlp.lexicon import (
     PREPOSITIONS,
     SPEECH_NOUNS,
 )
-from monitor.nlp.speakers import Speaker, SpeakerContext
+from monitor.nlp.speaker_words import Speaker
+from monitor.nlp.speakers import SpeakerContext
 from monitor.nlp.subjects import opening_subject, skip_apposition, verb_at
 from monitor.nlp.verbs import SPEECH_VERBS
 

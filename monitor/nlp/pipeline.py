@@ -28,7 +28,7 @@ from monitor.nlp.claims import extract_claims
 from monitor.nlp.depparse import Parse
 from monitor.nlp.quotemarks import find_quotes
 from monitor.nlp.segment import sentence_spans
-from monitor.nlp.speakers import role_key
+from monitor.nlp.speaker_words import role_key
 
 forget_spacy_cli_stubs()
 ACTORS_KEY = "actors"

@@ -17,7 +17,8 @@ from monitor.nlp.colon import before
 from monitor.nlp.grammar import Word, np_forward, skip_adverbs, words
 from monitor.nlp.lexicon import ARTICLES
 from monitor.nlp.quotemarks import Quote
-from monitor.nlp.speakers import Speaker, SpeakerContext
+from monitor.nlp.speaker_words import Speaker
+from monitor.nlp.speakers import SpeakerContext
 from monitor.nlp.subjects import opening_subject, sentence_subject, skip_apposition, skip_openers
 from monitor.nlp.verbs import SPEECH_VERBS
 

@@ -23,7 +23,8 @@ from monitor.nlp.lexicon import (
     PREPOSITIONS,
     RUMOUR_HEADS,
 )
-from monitor.nlp.speakers import Speaker, SpeakerContext
+from monitor.nlp.speaker_words import Speaker
+from monitor.nlp.speakers import SpeakerContext
 from monitor.nlp.subjects import sentence_subject, skip_apposition
 from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 

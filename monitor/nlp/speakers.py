@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from monitor.nlp.actors import Found
 from monitor.nlp.depparse import Parse
@@ -27,106 +27,27 @@ from monitor.nlp.lexicon import (
     ROLE_NOUNS,
     SPEECH_NOUNS,
     SPOKES_NOUNS,
-    wordset,
 )
-
-_DEFINITE = re.compile(r"(?:il|lo|la|l['’])\s*[a-zà-ÿ]", re.I)
-
-# Two or more capitalised words after a lower-case word: an untracked full name ("collega Jan Leike").
-_FULL_NAME = re.compile(
-    r"(?<![\w'’])(?P<prev>[a-zà-ÿ]+['’]?)[ \u00a0]+([A-ZÀ-Ý][a-zà-ÿ]+[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ]+)(?![\w'’-]|[ \u00a0]+[A-ZÀ-Ý])")
-_PREV_WORD = re.compile(r"([a-zà-ÿ]+)['’]?[ \u00a0]*\Z", re.I)
-# Before a name these make it a complement, not a new subject: "il commento di Mira Murati", "alla New
-# York University", "a San Francisco". Not "con"/"da"/"per": "un accordo con Satya Nadella" brings a rival in.
-_NOT_BEFORE_NAME = ARTICLES | wordset("""
-d di del dello della dei degli delle dell a ad al allo alla ai agli alle all in nel nello nella nei negli
-nelle nell su sul sullo sulla sui sugli sulle sull
-""")
-# An interview's agent: the outlet (or journalist) who asked, never the one who answers.
-_INTERVIEWED_BY = re.compile(r"\b(?:intervistat|interpellat|contattat|sentit|raggiunt)[oaie][ \u00a0]+"
-                             r"(?:da|dal|dallo|dalla|dai|dagli|dalle|dall['’])[ \u00a0]*\Z", re.I)
-# Overlapping ("Marco Neri" gives both); the look-ahead on a capital first makes other positions fail fast.
-_MIDCAP = re.compile(r"(?=[A-ZÀ-Ý])(?<=[\w,;:)»”][ \u00a0])([A-ZÀ-Ý][\w’'-]*)")
-_ARTICLE_FIRST = re.compile(r"(?:il|lo|la|l['’]|i|gli|le)\s*[A-Z]", re.I)
-# "la startup fondata da Elon Musk": a participle's agent, not the speaker.
-_AGENT_WORDS = frozenset("da dal dallo dalla dai dagli dalle dall".split())
-_DI_WORDS = frozenset("di del dello della dei degli delle dell".split())
-_ROLE_KEY_DROP = re.compile(r"^(?:(?:il|lo|la|i|gli|le|un|uno|una)\b|l['’]|un['’])\s*", re.I)  # not "Ilya"
-_APPOSITION = re.compile(  # the look-ahead on the first letters skips other positions fast (30 % less time)
-    r"(?=[IiLlUu])\b(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|[Uu]n|[Uu]na)\s*"
-    r"((?:[a-zà-ÿ]+\s+){0,4}(?:di|del|della|dei|degli|delle|dell['’])\s*[A-Z][\w.]*)"
-    r"\s*,\s*([A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+)")
-
-# Without a comma the organisation is one word and the name exactly two: "la presidente della Regione
-# Anna Rossi" (a longer run of capitals is ambiguous: where does the organisation end?).
-_BARE_APPOSITION = re.compile(
-    r"(?=[IiLl])\b(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’])\s*"
-    r"((?:[a-zà-ÿ]+\s+){0,4}(?:di|del|della|dei|degli|delle|dell['’])\s*[A-Z][\w.]*)"
-    r"[ \u00a0]+([A-ZÀ-Ý][a-zà-ÿ’'-]+[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ’'-]+)(?![\w’'-]|[ \u00a0]+[A-ZÀ-Ý])")
-
-
-# A full name (two or three capitalised words), then the person noun and article before it, read backwards.
-_CAP_NAME = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]+(?:[ \u00a0]+[A-ZÀ-Ý][a-zà-ÿ]+){1,2}(?![\w'’-])")
-_TITLE_BEFORE = re.compile(r"(?<![\w'’])(?:[Ii]l|[Ll]o|[Ll]a|[Ll]['’]|(?:de|a|da|ne|su)(?:l|llo|lla|ll['’]))[ \u00a0]*"
-                           r"([a-zà-ÿ]+)[ \u00a0]+\Z")
-
-
-def _full_name(text: str) -> bool:
-    """"Satya Nadella": two or more capitalised words and nothing else."""
-    parts = text.split()
-    return len(parts) >= 2 and all(p[:1].isupper() for p in parts)
-
-
-def _definite_role(np_text: str, head: str) -> bool:
-    """'il presidente di Microsoft', 'l’amministratore delegato di X': a role under a definite article."""
-    return head in ROLE_NOUNS and bool(re.match(r"(?:il|lo|la|l['’])\s*[a-z]", np_text, re.I))
-
-
-@lru_cache(maxsize=4096)  # the same noun phrases come back sentence after sentence
-def role_key(text: str) -> str:
-    """'lo scienziato capo dell’OpenAI' -> 'scienziato capo di openai'."""
-    text = _ROLE_KEY_DROP.sub("", text.strip()).lower().replace("’", "'")
-    text = re.sub(r"\b(?:(?:del|dello|della|dei|degli|delle)\b|dell')\s*", "di ", text)  # not "delegato"
-    return " ".join(text.split())
-
-
-How = tuple[str, str, str, int]  # (rule, noun phrase or cue, person, offset): see `describe`
-NO_HOW: How = ("", "", "", 0)
-
-
-@dataclass(frozen=True)
-class Speaker:
-    """A resolved speaker (tracked id, name or description) and how it was found, for `why`."""
-
-    name: str
-    how: How = NO_HOW
-
-    def describe(self) -> str:
-        return describe(self.how)
-
-    @property
-    def inherited(self) -> bool:
-        return self.how[0] == "inherit"
-
-
-def describe(how: How) -> str:
-    """Human words for how a speaker was found: 'speaker "Musk"', 'role "…" tied to X by apposition at 412'."""
-    rule, np_text, person, pos = how
-    if rule == "apposition":
-        return f'role "{np_text}" tied to {person} by apposition at {pos}'
-    if rule == "recent":
-        return f'role "{np_text}" taken as {person}, the person just mentioned'
-    if rule == "bearer":
-        return f'"{np_text}" is {person}, the only other {np_text} named in the article'
-    if rule == "anaphor":
-        return f'"{np_text}" refers back to the last speaker {person}'
-    if rule == "role":
-        return f'"{np_text}" fits {person}, the only actor in the article with that role'
-    if rule == "spokes":
-        return f'"{np_text}" speaks for {person}'
-    if rule == "inherit":
-        return f'pro-drop "{np_text}" inherits the last speaker {person}'
-    return f'speaker "{np_text}"'
+from monitor.nlp.speaker_words import (
+    AGENT_WORDS,
+    APPOSITION,
+    ARTICLE_FIRST,
+    BARE_APPOSITION,
+    CAP_NAME,
+    DEFINITE,
+    DI_WORDS,
+    FULL_NAME,
+    INTERVIEWED_BY,
+    MIDCAP,
+    NOT_BEFORE_NAME,
+    PREV_WORD,
+    ROLE_KEY_DROP,
+    TITLE_BEFORE,
+    Speaker,
+    definite_role,
+    full_name,
+    role_key,
+)
 
 
 @dataclass
@@ -157,7 +78,7 @@ class SpeakerContext:
             return
         self.last_speaker = speaker
         self.last_speaker_at = pos
-        if self.kinds.get(speaker) == "person" or _full_name(speaker) or self._named_surname(speaker, pos):
+        if self.kinds.get(speaker) == "person" or full_name(speaker) or self._named_surname(speaker, pos):
             self.last_person = (speaker, pos)
 
     def _named_surname(self, word: str, pos: int) -> bool:
@@ -187,13 +108,13 @@ class SpeakerContext:
     def midcaps(self) -> set[str]:
         """Capitalised words seen inside a sentence (after a lower-case word, a comma or another
         capitalised word): names. "Buona" or "Inevitabile" capitalised only at a sentence start are not."""
-        return set(_MIDCAP.findall(self.text))
+        return set(MIDCAP.findall(self.text))
 
     def learn_appositions(self) -> None:
         """Roles tied to a name: `il CEO di OpenAI, Sam Altman` and `la presidente della Regione Anna
         Rossi`. A role tied to two different people in one article is tied to none (precision first)."""
         clashes: set[str] = set()
-        matches = sorted([*_APPOSITION.finditer(self.text), *_BARE_APPOSITION.finditer(self.text)],
+        matches = sorted([*APPOSITION.finditer(self.text), *BARE_APPOSITION.finditer(self.text)],
                          key=lambda m: m.start())
         for m in matches:
             name_start, name_end = m.span(2)
@@ -214,11 +135,11 @@ class SpeakerContext:
         time a bare person noun needs resolving (most articles never do)."""
         self._titles_learned = True
         clashes: set[str] = set()
-        for m in _CAP_NAME.finditer(self.text):
+        for m in CAP_NAME.finditer(self.text):
             name_start, name_end = m.span()
             if name_start < 2 or not self.text[name_start - 2].isalpha() or not self.text[name_start - 2].islower():
                 continue  # "… la giudice Anna Verdi": a lower-case noun right before the name
-            title = _TITLE_BEFORE.search(self.text, max(0, name_start - 40), name_start)
+            title = TITLE_BEFORE.search(self.text, max(0, name_start - 40), name_start)
             if title is None:
                 continue
             noun = title.group(1).lower()
@@ -238,10 +159,10 @@ class SpeakerContext:
         right kind (a person for a person noun, a tracked organisation for a company noun), was noted
         within a few sentences, and nobody else who could speak was named since (precision first)."""
         speaker = self.last_speaker
-        if not speaker or n_words > 4 or pos - self.last_speaker_at > 900 or not _DEFINITE.match(np_text):
+        if not speaker or n_words > 4 or pos - self.last_speaker_at > 900 or not DEFINITE.match(np_text):
             return None
         if head in ANAPHOR_PERSON:
-            fits = (self.kinds.get(speaker) == "person" or _full_name(speaker)
+            fits = (self.kinds.get(speaker) == "person" or full_name(speaker)
                     or speaker not in self.kinds and speaker in self.midcaps)  # "Claudia", named mid-sentence
         elif head in ANAPHOR_ORG:
             orgs = {f.entity for f in self.mentions if self.kinds.get(f.entity) == "organization"}
@@ -280,7 +201,7 @@ class SpeakerContext:
         orgs = {f.entity for f in self.mentions if self.kinds.get(f.entity) == "organization"}
         if len(orgs) != 1:
             return key
-        for m in _MIDCAP.finditer(self.masked, max(0, pos - 300), pos):
+        for m in MIDCAP.finditer(self.masked, max(0, pos - 300), pos):
             if not any(f.start <= m.start() < f.end for f in self.mentions) and not self._after_preposition(m.start()):
                 return key  # "Acme e Beta trattano. Il fondatore della società": which one?
         org_id = orgs.pop()
@@ -335,12 +256,12 @@ class SpeakerContext:
         for f in inside:
             if f.end == np_end and f.start > start and self.kinds.get(f.entity) == "person":
                 before = self.text[start:f.start].split()
-                if before and before[-1].lower().rstrip("'’") not in _DI_WORDS | _AGENT_WORDS:
+                if before and before[-1].lower().rstrip("'’") not in DI_WORDS | AGENT_WORDS:
                     return f.entity  # "il fondatore di xAI Elon Musk"; not "l'avvocato di Musk"
         run = 0
         while run < len(ws) and ws[len(ws) - 1 - run].cap:
             run += 1
-        if run >= 3 and len(ws) > run and not ws[0].cap and ws[len(ws) - run - 1].low in _DI_WORDS:
+        if run >= 3 and len(ws) > run and not ws[0].cap and ws[len(ws) - run - 1].low in DI_WORDS:
             name = self.text[start + ws[-2].start:np_end]  # the last two capitalised words
             self.roles_of.setdefault(name, set()).add(role_key(self.text[start:start + ws[-2].start]))
             return name
@@ -372,9 +293,9 @@ class SpeakerContext:
             if (start <= s < end and self.text[s:e] not in said and not self._after_preposition(s)
                     and not self._interviewer(s)):
                 return True
-        for m in _FULL_NAME.finditer(self.masked, start, end):
+        for m in FULL_NAME.finditer(self.masked, start, end):
             name = m.group(2)
-            if name in said or said in name or m.group("prev").lower().rstrip("'’") in _NOT_BEFORE_NAME:
+            if name in said or said in name or m.group("prev").lower().rstrip("'’") in NOT_BEFORE_NAME:
                 continue
             if self._interviewer(m.start(2)):
                 continue  # untracked names only: a tracked person after "intervistato da" still competes
@@ -384,12 +305,12 @@ class SpeakerContext:
         return False
 
     def _after_preposition(self, pos: int) -> bool:
-        m = _PREV_WORD.search(self.masked, max(0, pos - 20), pos)
-        return m is not None and m.group(1).lower() in _NOT_BEFORE_NAME
+        m = PREV_WORD.search(self.masked, max(0, pos - 20), pos)
+        return m is not None and m.group(1).lower() in NOT_BEFORE_NAME
 
     def _interviewer(self, pos: int) -> bool:
         """"intervistato da Le Monde", "contattata dal Financial Times": an outlet, not a rival speaker."""
-        return _INTERVIEWED_BY.search(self.masked, max(0, pos - 40), pos) is not None
+        return INTERVIEWED_BY.search(self.masked, max(0, pos - 40), pos) is not None
 
     def resolve(self, start: int, end: int) -> Speaker | None:
         """The speaker the noun phrase text[start:end] names, with how it was found, or None."""
@@ -404,7 +325,7 @@ class SpeakerContext:
     def _resolve(self, start: int, end: int, np_text: str) -> Speaker | str | None:
         i = bisect_left(self.mention_starts, start)
         inside = [f for f in self.mentions[i:bisect_left(self.mention_starts, end)] if f.end <= end]
-        bare = _ROLE_KEY_DROP.sub("", np_text)
+        bare = ROLE_KEY_DROP.sub("", np_text)
         for f in inside:
             if self.text[f.start:f.end] == bare:
                 return f.entity
@@ -418,7 +339,7 @@ class SpeakerContext:
         if named:
             return named
         head = ws[0].low if ws else ""
-        if head in SPEECH_NOUNS and len(ws) > 2 and ws[1].low in _DI_WORDS:
+        if head in SPEECH_NOUNS and len(ws) > 2 and ws[1].low in DI_WORDS:
             # "la replica di Anna Verdi, ministra della Salute": the owner of the words speaks
             lead = len(self.text[start:end]) - len(self.text[start:end].lstrip(" ,"))
             return self.resolve(start + lead + ws[2].start, end)
@@ -436,7 +357,7 @@ class SpeakerContext:
             return Speaker(fits[0], ("role", np_text, fits[0], 0))
         if fits:
             return None  # "il cofondatore di OpenAI" with two cofounders in the article: no speaker
-        if (_definite_role(np_text, head) and len(f" {key}".split(" di ")[-1].split()) == 1
+        if (definite_role(np_text, head) and len(f" {key}".split(" di ")[-1].split()) == 1
                 and not any(self.kinds.get(f.entity) == "person" for f in inside)):
             # "«…», ha detto l'amministratore delegato di Microsoft" right after "Satya Nadella ha …"
             person = self.recent_person(start, window=400)
@@ -454,7 +375,7 @@ class SpeakerContext:
             return np_text if head in PERSON_NOUNS | SPOKES_NOUNS and len(ws) >= 2 else None
         names = [w for w in ws if w.cap]
         if (ws[0].cap and len(ws) == 1 and not inside and ws[0].text not in self.midcaps
-                and not _ARTICLE_FIRST.match(np_text)):  # "L'Antitrust": an article makes it a name
+                and not ARTICLE_FIRST.match(np_text)):  # "L'Antitrust": an article makes it a name
             return None  # a capitalised word only at a sentence start is not evidence of a name
         if (ws and not ws[0].cap and names and names[0] is ws[-len(names)] and "di" not in key.split()
                 and not any(w.low in PREPOSITIONS for w in ws[:-len(names)])):

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from monitor.nlp.grammar import Word, np_forward, skip_adjuncts, skip_adverbs, verb_group, words
 from monitor.nlp.lexicon import ADVERBS, ARTICLES, AUXILIARIES, PREPOSITIONS, TIME_NOUNS, wordset
-from monitor.nlp.speakers import Speaker, SpeakerContext
+from monitor.nlp.speaker_words import Speaker
+from monitor.nlp.speakers import SpeakerContext
 from monitor.nlp.verbs import EVENT_VERBS, SPEECH_VERBS
 
 _SPEECH_NOUN = re.compile(

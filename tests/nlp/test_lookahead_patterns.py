@@ -8,7 +8,7 @@ import re
 import pytest
 
 from monitor.nlp.reported import _DA
-from monitor.nlp.speakers import _APPOSITION
+from monitor.nlp.speaker_words import APPOSITION
 
 TEXTS = [
     "Stando a quanto riferito dal Financial Times, OpenAI tratta. E stando a quanto scritto da Reuters, no.",
@@ -27,7 +27,7 @@ def _without_lookahead(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(body, pattern.flags)
 
 
-@pytest.mark.parametrize("pattern", [_DA, _APPOSITION], ids=["reported-source", "apposition"])
+@pytest.mark.parametrize("pattern", [_DA, APPOSITION], ids=["reported-source", "apposition"])
 @pytest.mark.parametrize("text", TEXTS)
 def test_first_letter_lookahead_finds_every_match(pattern: re.Pattern[str], text: str) -> None:
     plain = _without_lookahead(pattern)
@@ -36,4 +36,4 @@ def test_first_letter_lookahead_finds_every_match(pattern: re.Pattern[str], text
 
 def test_the_texts_exercise_both_patterns() -> None:
     assert sum(len(_DA.findall(t)) for t in TEXTS) >= 6
-    assert sum(len(_APPOSITION.findall(t)) for t in TEXTS) >= 4
+    assert sum(len(APPOSITION.findall(t)) for t in TEXTS) >= 4

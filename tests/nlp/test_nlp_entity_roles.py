@@ -52,5 +52,5 @@ def test_default_file_has_roles_and_the_public_handle() -> None:
     ("lo scienziato capo dell’OpenAI", "scienziato capo di openai", "an elided `dell’` too"),
 ])
 def test_role_key(phrase: str, key: str, why: str) -> None:
-    from monitor.nlp.speakers import role_key
+    from monitor.nlp.speaker_words import role_key
     assert role_key(phrase) == key, why
