@@ -24,6 +24,7 @@ from monitor.config.types import (
     PollingConfig,
     ProxyConfig,
     SmtpConfig,
+    StoreConfig,
     WebConfig,
 )
 from monitor.errors import ConfigError
@@ -56,6 +57,7 @@ def load_config(path: str | Path) -> Config:
         entities=load_entities(entities_path, referrer=(str(path), "general.entities_file")),
         web=_web(root.table("web"), path.parent),
         channels=load_channels(root, path.parent),
+        store=_store(root.table("store"), path.parent),
     )
     general.done()
     root.done()
@@ -183,6 +185,33 @@ def _web(t: Table, base: Path) -> WebConfig:
     token_file = t.text("token_file")
     result = WebConfig(listen=t.text("listen", "127.0.0.1:8080", empty=False),
                        token_file=str((base / token_file).resolve()) if token_file else "")
+    t.done()
+    return result
+
+
+def _store(t: Table, base: Path) -> StoreConfig:
+    url = t.text("url").strip()
+    if url.startswith("sqlite:"):
+        file = url.removeprefix("sqlite:").removeprefix("//")
+        if not file:
+            raise t.error("url", "sqlite: needs a file path, e.g. sqlite:/var/lib/monitor/monitor.sqlite3")
+        url = "sqlite:" + str((base / file).resolve())
+    elif url.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(url)
+        if parts.password is not None:
+            raise t.error("url", "the database password never lives in the TOML: remove it from the URL "
+                          "and use password_env or password_file (e.g. a systemd credential)")
+        if not parts.hostname and "host=" not in parts.query:
+            raise t.error("url", f"no host in {url!r}: e.g. postgresql://monitor@db.example:5432/monitor")
+    elif url:
+        raise t.error("url", f"unknown store {url!r}: leave it empty (SQLite in state_dir), "
+                      "or use sqlite:PATH or postgresql://user@host:port/database")
+    result = StoreConfig(url=url, password_env=t.text("password_env", "MONITOR_STORE_PASSWORD", empty=False),
+                         password_file=t.text("password_file"),
+                         lease_seconds=t.number("lease_seconds", 300.0, 5.0, 86400.0))
+    if "password" in t.data:
+        raise t.error("password", "the database password never lives in the TOML: use "
+                      "password_env or password_file (e.g. a systemd credential)")
     t.done()
     return result
 

@@ -152,6 +152,33 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """Where the state lives: the SQLite file in state_dir (url empty), another SQLite file
+    (`sqlite:PATH`) or a PostgreSQL database shared by several daemons (`postgresql://…`, the
+    password from password_env / password_file, never in the TOML)."""
+
+    url: str = ""
+    password_env: str = "MONITOR_STORE_PASSWORD"
+    password_file: str = ""
+    # How long a daemon holds a feed it polls (or a message it sends): a daemon that dies
+    # mid-poll gives its feeds back to the others after this long.
+    lease_seconds: float = 300.0
+
+    @property
+    def backend(self) -> Literal["sqlite", "postgresql"]:
+        return "postgresql" if self.url.startswith(("postgresql://", "postgres://")) else "sqlite"
+
+    def password(self) -> str | None:
+        """The database password from the named file or the environment (None: none needed)."""
+        if self.password_file:
+            try:
+                return Path(self.password_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(self.password_file, "store.password_file", str(exc)) from exc
+        return os.environ.get(self.password_env) or None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     entities_path: Path
@@ -169,7 +196,16 @@ class Config:
     entities: tuple[EntityConfig, ...] = field(default=())
     web: WebConfig = field(default_factory=WebConfig)
     channels: tuple[ChannelConfig, ...] = ()
+    store: StoreConfig = field(default_factory=StoreConfig)
 
     @property
     def database(self) -> Path:
+        """The SQLite file (unused when store.url names PostgreSQL)."""
+        if self.store.url.startswith("sqlite:"):
+            return Path(self.store.url.removeprefix("sqlite:"))
         return self.state_dir / "monitor.sqlite3"
+
+    @property
+    def store_target(self) -> str:
+        """The state store for messages and comparisons: the SQLite path or the PostgreSQL URL."""
+        return self.store.url if self.store.backend == "postgresql" else str(self.database)

@@ -100,7 +100,7 @@ def _claim_rows(rows: Sequence[sqlite3.Row]) -> list[ClaimRow]:
                            subject=r["subject"]), r["article_id"], r["title"], r["t"]) for r in rows]
 
 
-_CLAIM_COLUMNS = (f"c.kind, c.speaker, c.subject, c.text, c.start, c.end, c.sentence, c.score, c.unconfirmed, "
+_CLAIM_COLUMNS = (f"c.kind, c.speaker, c.subject, c.text, c.start, c.\"end\", c.sentence, c.score, c.unconfirmed, "
                   f"c.article_id, a.title, {WHEN_SQL} AS t")
 
 

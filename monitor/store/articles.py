@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,7 @@ from monitor.models import (
     StoredArticle,
     entry_keys,
 )
-from monitor.store.db import Store, dt, ts
+from monitor.store.db import Connection, Store, dt, ts
 from monitor.store.outbox import owe_alerts
 
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
@@ -80,7 +79,7 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
 _KEY_COLUMNS = ("guid_key", "url_key", "fp_key")
 
 
-def _existing(db: sqlite3.Connection, query: str, keys: set[str]) -> set[str]:
+def _existing(db: Connection, query: str, keys: set[str]) -> set[str]:
     found: set[str] = set()
     ordered = sorted(keys)
     for start in range(0, len(ordered), _CHUNK):
@@ -89,7 +88,7 @@ def _existing(db: sqlite3.Connection, query: str, keys: set[str]) -> set[str]:
     return found
 
 
-def _known_rows(db: sqlite3.Connection, all_keys: Sequence[tuple[str | None, ...]]) -> tuple[KnownArticle, ...]:
+def _known_rows(db: Connection, all_keys: Sequence[tuple[str | None, ...]]) -> tuple[KnownArticle, ...]:
     """Every stored article holding one of the keys: one query per key column, not per entry."""
     rows: dict[int, KnownArticle] = {}
     for n, column in enumerate(_KEY_COLUMNS):
@@ -104,17 +103,17 @@ def _known_rows(db: sqlite3.Connection, all_keys: Sequence[tuple[str | None, ...
     return tuple(rows.values())
 
 
-def _insert(db: sqlite3.Connection, entry: Entry, keys: tuple[str | None, ...], now: datetime,
+def _insert(db: Connection, entry: Entry, keys: tuple[str | None, ...], now: datetime,
             status: str) -> int:
     cur = db.execute(
         "INSERT INTO articles (guid_key, url_key, fp_key, url, title, text, published_at, "
-        "first_seen_at, content_hash, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "first_seen_at, content_hash, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (*keys, entry.url, entry.title, entry.text, ts(entry.published), ts(now),
          entry.content_hash, status))
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
-def _update(db: sqlite3.Connection, article_id: int, entry: Entry, keys: tuple[str | None, ...],
+def _update(db: Connection, article_id: int, entry: Entry, keys: tuple[str | None, ...],
             decision: EntryDecision, now: datetime) -> None:
     guid_key, url_key, _ = keys
     if decision.set_guid:
@@ -181,7 +180,7 @@ def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]],
         return newly
 
 
-def _save_many(db: sqlite3.Connection, results: Sequence[tuple[int, Analysis]],
+def _save_many(db: Connection, results: Sequence[tuple[int, Analysis]],
                norm: Normaliser) -> dict[int, set[str]]:
     """_save_one for distinct articles, a handful of statements for the lot instead of six each."""
     ids = [(article_id,) for article_id, _ in results]
@@ -201,9 +200,9 @@ def _save_many(db: sqlite3.Connection, results: Sequence[tuple[int, Analysis]],
         claims += [(article_id, ranks.get(id(c)), c.kind, c.speaker, c.subject, c.text, c.start, c.end,
                     c.sentence, c.score, int(c.unconfirmed), norm(c.text)) for c in ordered]
     db.executemany(
-        "INSERT INTO mentions (article_id, entity, surface, start, end, in_title) VALUES (?,?,?,?,?,?)", mentions)
+        "INSERT INTO mentions (article_id, entity, surface, start, \"end\", in_title) VALUES (?,?,?,?,?,?)", mentions)
     db.executemany(
-        "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, end, sentence, "
+        "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, \"end\", sentence, "
         "score, unconfirmed, norm) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", claims)
     db.executemany("UPDATE articles SET status = ?, entities = ?, salience = ? WHERE id = ?",
                    [(ANALYZED, json.dumps(list(a.entities)), json.dumps(a.salience), article_id)
@@ -219,19 +218,19 @@ def published_elsewhere(store: Store, norms: Iterable[str], article_id: int) -> 
     return {n for n in set(norms) if store.db.execute(query, (n, article_id)).fetchone() is not None}
 
 
-def _save_one(db: sqlite3.Connection, article_id: int, analysis: Analysis, norm: Normaliser) -> set[str]:
+def _save_one(db: Connection, article_id: int, analysis: Analysis, norm: Normaliser) -> set[str]:
     """Replace one article's mentions and claims; return the entities that newly appear in it."""
     row = db.execute("SELECT entities FROM articles WHERE id = ?", (article_id,)).fetchone()
     before = set(json.loads(row["entities"])) if row else set()
     db.execute("DELETE FROM mentions WHERE article_id = ?", (article_id,))
     db.execute("DELETE FROM claims WHERE article_id = ?", (article_id,))
     db.executemany(
-        "INSERT INTO mentions (article_id, entity, surface, start, end, in_title) VALUES (?,?,?,?,?,?)",
+        "INSERT INTO mentions (article_id, entity, surface, start, \"end\", in_title) VALUES (?,?,?,?,?,?)",
         [(article_id, m.entity, m.text, m.start, m.end, int(m.in_title)) for m in analysis.mentions])
     ranks = {id(c): i for i, c in enumerate(analysis.key_claims)}
     ordered = list(analysis.key_claims) + [c for c in analysis.claims if c not in analysis.key_claims]
     db.executemany(
-        "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, end, sentence, "
+        "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, \"end\", sentence, "
         "score, unconfirmed, norm) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         [(article_id, ranks.get(id(c)), c.kind, c.speaker, c.subject, c.text, c.start, c.end,
           c.sentence, c.score, int(c.unconfirmed), norm(c.text)) for c in ordered])
@@ -309,7 +308,7 @@ def load_stories(store: Store, article_ids: Sequence[int], text_chars: int | Non
     return [stories[i] for i in article_ids]
 
 
-def _load_chunk(db: sqlite3.Connection, ids: list[int], text_chars: int | None,
+def _load_chunk(db: Connection, ids: list[int], text_chars: int | None,
                 with_claims: bool) -> dict[int, StoredArticle]:
     marks = ",".join("?" * len(ids))
     text_column = f"substr(text, 1, {int(text_chars)})" if text_chars is not None else "text"

@@ -1,19 +1,44 @@
-"""SQLite state (WAL): feeds, articles, mentions, claims, digests marks and the outbox.
+"""The state store: feeds, articles, mentions, claims, digest marks and the outbox, in SQLite
+(WAL, the embedded default) or PostgreSQL (shared by several daemons).
 
 One connection, used from the event loop thread only. Every write that must be atomic runs
-inside `transaction()`; times are stored as UTC unix seconds (REAL).
+inside `transaction()`; times are stored as UTC unix seconds. The modules of this package write
+one SQL text for both engines (SQLite's spelling; monitor/store/pg.py translates): which engine
+runs is known here and nowhere above the store.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal, Protocol
 
+from monitor.config.types import StoreConfig
 from monitor.errors import StateError
 from monitor.store.schema import MIGRATIONS
+
+Backend = Literal["sqlite", "postgresql"]
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the store's modules use of a connection: sqlite3's, or pg.PgConnection."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any]], /) -> Any: ...
+    def close(self) -> None: ...
 
 
 def ts(value: datetime | None) -> float | None:
@@ -24,19 +49,62 @@ def dt(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
-class Store:
-    """The database handle; feed, article and outbox operations live in mixin-free helpers."""
+def open_store(config: StoreConfig, sqlite_path: Path) -> Store:
+    """The configured store: PostgreSQL when store.url names it, else the SQLite file."""
+    if config.backend == "postgresql":
+        return Store(config.url, password=config.password())
+    return Store(sqlite_path)
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.db = _open(path)
+
+class Store:
+    """The database handle; feed, article and outbox operations live in mixin-free helpers.
+
+    `target` is a SQLite file path or a postgresql:// URL (its password given apart)."""
+
+    db: Connection
+
+    def __init__(self, target: Path | str, *, password: str | None = None) -> None:
+        if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+            from monitor.store.pg import PgConnection, migrate_pg, safe_url
+
+            self.backend: Backend = "postgresql"
+            self.path = Path(safe_url(target))  # only ever shown, as the store's name
+            self.url = target
+            pg = PgConnection(target, password)
+            try:
+                migrate_pg(pg)
+            except BaseException:
+                pg.close()
+                raise
+            self.db = pg
+        else:
+            self.backend = "sqlite"
+            self.path = Path(target)
+            self.url = f"sqlite:{self.path}"
+            self.db = _open(self.path)
+
+    @property
+    def describe(self) -> str:
+        """The engine and where it is, for logs, status and sd_notify (never a password)."""
+        if self.backend == "postgresql":
+            return f"PostgreSQL {self.path}"
+        return f"SQLite {self.path}"
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT; rolled back on any exception so no half-written state stays."""
+    def transaction(self, *, serial: bool = True) -> Iterator[Connection]:
+        """BEGIN … COMMIT; rolled back on any exception so no half-written state stays.
+
+        Serial (the default): no other writer of this store, in any process, runs at the same
+        time (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-level advisory lock). A
+        transaction that locks its own rows (FOR UPDATE SKIP LOCKED) passes serial=False.
+        """
+        if self.backend == "postgresql":
+            with self._pg_transaction(serial) as db:
+                yield db
+            return
         try:
             self.db.execute("BEGIN IMMEDIATE")
             yield self.db
@@ -48,6 +116,21 @@ class Store:
                 raise StateError(_explain(self.path, exc)) from None
             raise
 
+    @contextmanager
+    def _pg_transaction(self, serial: bool) -> Iterator[Connection]:
+        from monitor.store.pg import WRITE_LOCK
+
+        self.db.execute("BEGIN")
+        try:
+            if serial:
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
     def write(self, sql: str, params: tuple[object, ...]) -> None:
         """One statement, atomic on its own (no BEGIN/COMMIT round trip); errors as in transaction()."""
         try:
@@ -56,6 +139,8 @@ class Store:
             raise StateError(_explain(self.path, exc)) from None
 
     def schema_version(self) -> int:
+        if self.backend == "postgresql":
+            return int(self.db.execute("SELECT version FROM monitor_schema").fetchone()[0])
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
 

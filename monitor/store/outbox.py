@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from monitor.models import OutgoingMessage
-from monitor.store.db import Store, dt, ts
+from monitor.store.db import Connection, Store, dt, ts
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # An alert decided with the analysis is owed until rendered and queued; one the hourly cap (or a
@@ -64,26 +64,26 @@ def enqueue(store: Store, message: OutgoingMessage, *, kind: str, now: datetime,
     return outbox_id
 
 
-def _insert_message(db: sqlite3.Connection, message: OutgoingMessage, kind: str, digest: str | None,
+def _insert_message(db: Connection, message: OutgoingMessage, kind: str, digest: str | None,
                     now: datetime, not_before: datetime | None) -> int:
     cur = db.execute(
         "INSERT INTO outbox (message_id, kind, digest, sender, recipients, subject, raw, created_at, "
-        "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (message.message_id, kind, digest, message.sender, json.dumps(list(message.recipients)),
          message.subject, message.raw, ts(now), ts(not_before or now)))
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
-def _insert_posts(db: sqlite3.Connection, posts: Sequence[ChannelPost], kind: str, digest: str | None,
+def _insert_posts(db: Connection, posts: Sequence[ChannelPost], kind: str, digest: str | None,
                   now: datetime) -> list[int]:
     ids = []
     for post in posts:
         cur = db.execute(
             "INSERT INTO outbox (message_id, kind, digest, sender, recipients, subject, raw, created_at, "
-            "next_attempt_at, channel) VALUES (?, ?, ?, '', '[]', ?, ?, ?, ?, ?)",
+            "next_attempt_at, channel) VALUES (?, ?, ?, '', '[]', ?, ?, ?, ?, ?) RETURNING id",
             (f"{post.channel}:{uuid.uuid4().hex}", kind, digest, post.title, post.body.encode("utf-8"), ts(now),
              ts(post.not_before or now), post.channel))
-        ids.append(int(cur.lastrowid or 0))
+        ids.append(int(cur.fetchone()[0]))
     return ids
 
 
@@ -101,7 +101,7 @@ def channel_alerts_since(store: Store, channel: str, since: datetime) -> int:
     return int(row.fetchone()[0])
 
 
-def owe_alerts(db: sqlite3.Connection, owed: Sequence[tuple[int, str]], now: datetime) -> None:
+def owe_alerts(db: Connection, owed: Sequence[tuple[int, str]], now: datetime) -> None:
     """Inside the transaction that stores the analyses: these (article, entity) alerts are owed.
 
     An article already alerted (or held) for the entity owes nothing again.
@@ -166,7 +166,7 @@ def _due_args(now: datetime) -> tuple[float | None, float | None]:
     return ts(now), ts(now + timedelta(hours=25))
 
 
-def _outbox_row(r: sqlite3.Row) -> OutboxRow:
+def _outbox_row(r: Any) -> OutboxRow:
     return OutboxRow(id=r["id"], message_id=r["message_id"], kind=r["kind"], sender=r["sender"],
                      recipients=tuple(json.loads(r["recipients"])), raw=bytes(r["raw"]),
                      attempts=r["attempts"], first_attempt=dt(r["first_attempt_at"]), channel=r["channel"],
@@ -210,7 +210,7 @@ def _owner_alive(owner: str) -> bool:
     return True
 
 
-def _held(row: sqlite3.Row, now: datetime, hold: timedelta) -> bool:
+def _held(row: Any, now: datetime, hold: timedelta) -> bool:
     """Someone else holds a live claim on this row: it is not ours to send."""
     until = dt(row["claimed_until"])
     if row["claimed_by"] is None or until is None or until <= now:

@@ -186,4 +186,22 @@ ALTER TABLE outbox ADD COLUMN channel TEXT;
 CREATE INDEX outbox_channel ON outbox(channel, kind, created_at) WHERE channel IS NOT NULL
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
+# v9: several daemons share one store. A feed being polled is leased (owner, expiry), so each
+# due feed is polled by one daemon and a dead daemon's feeds return after the expiry; a digest
+# slot (digest name, scheduled time) is taken once, by the transaction that queues its message,
+# so one slot is rendered into one message whichever daemons run it.
+_V9 = """
+ALTER TABLE feeds ADD COLUMN leased_by TEXT;
+ALTER TABLE feeds ADD COLUMN leased_until REAL;
+CREATE INDEX feeds_leased ON feeds(leased_by) WHERE leased_by IS NOT NULL;
+CREATE TABLE digest_slots (
+    digest TEXT NOT NULL,
+    slot_at REAL NOT NULL,
+    taken_by TEXT NOT NULL,
+    taken_at REAL NOT NULL,
+    outbox_id INTEGER,
+    PRIMARY KEY (digest, slot_at)
+)
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]

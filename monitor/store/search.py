@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.store.archive import WHEN_SQL
-from monitor.store.db import Store
+from monitor.store.db import Connection, Store
 
 # Marks around a matching word in a snippet; chosen because feed text never carries them
 # (control characters are cleaned at ingestion) and the web layer escapes everything else.
@@ -130,7 +130,7 @@ def _row_filters(q: SearchQuery) -> tuple[list[str], list[object]]:
     return where, params
 
 
-def _plan(db: sqlite3.Connection, q: SearchQuery, match: str) -> tuple[str, list[object], bool]:
+def _plan(db: Connection, q: SearchQuery, match: str) -> tuple[str, list[object], bool]:
     """FROM … WHERE … for the search, and whether a small set drives it (else the date index)."""
     sets = _sets(q, match)
     sizes = [db.execute(f"SELECT COUNT(*) FROM ({m.subquery} LIMIT {PROBE})", m.params).fetchone()[0]
@@ -193,7 +193,7 @@ def _lead(text: str, chars: int = 240) -> str:
     return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + "…"
 
 
-def _snippets(db: sqlite3.Connection, ids: Sequence[int], match: str) -> dict[int, str]:
+def _snippets(db: Connection, ids: Sequence[int], match: str) -> dict[int, str]:
     """The matching passage of each article, words marked. A prefix word ("regol*") is expanded
     over the whole vocabulary on every evaluation, so then one pass over the matches computes
     the wanted snippets; a whole word is cheaper to look up article by article."""
@@ -213,7 +213,7 @@ def _snippets(db: sqlite3.Connection, ids: Sequence[int], match: str) -> dict[in
     return found
 
 
-def _claim_hits(db: sqlite3.Connection, article_id: int, match: str, q: SearchQuery) -> tuple[ClaimHit, ...]:
+def _claim_hits(db: Connection, article_id: int, match: str, q: SearchQuery) -> tuple[ClaimHit, ...]:
     """The article's claims that hold every word (or pass the speaker/kind filter), highlighted."""
     terms = query_terms(q.text) if match else []
     found: list[ClaimHit] = []
@@ -270,7 +270,7 @@ def highlight(text: str, terms: Sequence[Term]) -> str | None:
     return "".join(out) if len(matched) == len(terms) else None
 
 
-def _outlets(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+def _outlets(db: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
     names: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         marks = ",".join("?" * len(ids))

@@ -1,0 +1,200 @@
+"""The PostgreSQL side of the store's dialect seam (psycopg 3, imported only when configured).
+
+The store's modules write one SQL text for both engines, in SQLite's spelling with `?`
+parameters. `PgConnection` gives them the part of sqlite3.Connection they use (execute,
+executemany, rows readable by position and by name) and rewrites the few spellings that differ
+(`?` → `%s`, `INSERT OR IGNORE` → `ON CONFLICT DO NOTHING`, `COLLATE NOCASE` → `lower()`).
+Parameters are bound on the client (psycopg's ClientCursor): like SQLite, a `?` compared with
+NULL or used in a CASE needs no declared type.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from monitor.errors import StateError
+
+if TYPE_CHECKING:
+    import psycopg
+
+# Every write transaction takes this lock first, so writers run one at a time as under SQLite's
+# BEGIN IMMEDIATE: the checks each transaction makes before writing (is this article known, is
+# this alert still owed, is this slot free) hold until it commits, across every daemon. Writes
+# are short (ms); the long parts (fetching, parsing, NLP, SMTP) run outside any transaction.
+WRITE_LOCK = 0x6D6F6E69  # "moni"
+
+
+class Row(tuple[Any, ...]):
+    """A result row readable as row[0] and row["name"], like sqlite3.Row."""
+
+    __slots__ = ()
+    names: dict[str, int] = {}
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+@lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"__slots__": (), "names": {n: i for i, n in enumerate(names)}})
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = tuple(c.name for c in cursor.description or ())
+    cls = _row_class(names)
+    return lambda values: cls(values)
+
+
+_INSERT_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
+_NOCASE = re.compile(r"([\w.]+) COLLATE NOCASE")
+_RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1024)
+def translate(sql: str, bound: bool = True) -> str:
+    """SQLite's spelling → PostgreSQL's, for the statements the store writes. Without parameters
+    (`bound` false) psycopg reads the text as it is, so a `%` stays single."""
+    if bound:
+        sql = sql.replace("%", "%%").replace("?", "%s")
+    if _INSERT_IGNORE.match(sql):
+        sql = _INSERT_IGNORE.sub("INSERT INTO", sql, count=1)
+        found = _RETURNING.search(sql)
+        at = found.start() if found else len(sql)
+        sql = f"{sql[:at]} ON CONFLICT DO NOTHING{sql[at:]}"
+    return _NOCASE.sub(r"lower(\1)", sql)
+
+
+def safe_url(url: str) -> str:
+    """The URL for messages and status: never a password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    netloc += f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PgConnection:
+    """One psycopg connection in autocommit mode; transactions are opened explicitly (BEGIN),
+    as the SQLite side does. A lost connection (a server restart) raises StateError once and is
+    reopened by the next statement: the caller's unit of work is retried at its next tick."""
+
+    def __init__(self, url: str, password: str | None) -> None:
+        self.url, self._password = url, password
+        self._conn: psycopg.Connection[Any] | None = None
+        self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url, password=self._password, autocommit=True, connect_timeout=10,
+                                   cursor_factory=psycopg.ClientCursor, row_factory=_row_factory,
+                                   application_name="monitor")
+        except psycopg.Error as exc:
+            raise StateError(f"cannot connect to the PostgreSQL store {safe_url(self.url)}: "
+                             f"{_first_line(exc)}. Check store.url, the password (store.password_env / "
+                             "store.password_file) and that the server accepts connections.") from None
+        self._conn = conn
+        return conn
+
+    @property
+    def conn(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            return self._connect()
+        return self._conn
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self._conn is not None and not self._conn.closed and \
+            self._conn.info.transaction_status != TransactionStatus.IDLE
+
+    def execute(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.ClientCursor[Any]:
+        values = tuple(params or ())
+        return self._run(lambda c: c.execute(translate(sql, bool(values)), values or None))
+
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
+        rows = [tuple(r) for r in seq]
+        if rows:
+            self._run(lambda c: c.cursor().executemany(translate(sql), rows))
+
+    def _run(self, call: Any) -> Any:
+        import psycopg
+
+        try:
+            return call(self.conn)
+        except psycopg.OperationalError as exc:
+            if self._conn is not None and self._conn.closed or _connection_lost(exc):
+                self.drop()
+                raise StateError(f"lost the connection to the PostgreSQL store {safe_url(self.url)} "
+                                 f"({_first_line(exc)}); the work is retried after reconnecting") from None
+            raise
+
+    def drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+
+    def close(self) -> None:
+        self.drop()
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
+        yield from self.execute(sql, params)
+
+
+# Held (session level) while the schema is checked and migrated: two daemons starting at once on
+# an empty database must not both create the tables.
+MIGRATE_LOCK = 0x6D6F6E6D  # "monm"
+
+
+def migrate_pg(db: PgConnection) -> None:
+    """Bring the database to the newest schema (PG_MIGRATIONS), one transaction per version."""
+    from monitor.store.schema_pg import PG_MIGRATIONS
+
+    db.execute("SELECT pg_advisory_lock(?)", (MIGRATE_LOCK,))
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS monitor_schema (version INTEGER NOT NULL)")
+        row = db.execute("SELECT version FROM monitor_schema").fetchone()
+        if row is None:
+            db.execute("INSERT INTO monitor_schema (version) VALUES (0)")
+        version = int(row[0]) if row else 0
+        if version > len(PG_MIGRATIONS):
+            raise StateError(f"the PostgreSQL store {safe_url(db.url)} has schema version {version}, newer "
+                             f"than this monitor ({len(PG_MIGRATIONS)}); upgrade monitor")
+        for number, script in enumerate(PG_MIGRATIONS[version:], start=version + 1):
+            db.execute("BEGIN")
+            try:
+                for statement in script.split(";\n"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("UPDATE monitor_schema SET version = ?", (number,))
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+    finally:
+        if db._conn is not None and not db._conn.closed:
+            db.execute("SELECT pg_advisory_unlock(?)", (MIGRATE_LOCK,))
+
+
+def _connection_lost(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("terminating connection", "server closed the connection", "connection",
+                                   "the database system is shutting down", "consuming input failed"))
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
