@@ -139,7 +139,7 @@ def summary(config: Config) -> str:
     lines += [f"  {d.name}: '{d.schedule}' to {', '.join(d.recipients)}"
               + (f" (only {', '.join(d.actors)})" if d.actors else "") for d in config.digests]
     lines.append(f"smtp:      {config.smtp.host}:{config.smtp.port} tls={config.smtp.tls}")
-    lines.append(f"state:     {config.database}")
+    lines.append(f"state:     {config.store_target}")
     return "\n".join(lines)
 
 

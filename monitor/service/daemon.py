@@ -27,7 +27,7 @@ from monitor.service.sdnotify import monotonic_usec, notify, watchdog_interval
 from monitor.service.workers import analyze_batch, warm_worker
 from monitor.store import feeds, outbox
 from monitor.store.articles import pending_articles, prune
-from monitor.store.db import Store
+from monitor.store.db import open_store
 
 log = logging.getLogger("monitor")
 POLL_TICK_SECONDS = 20.0
@@ -60,7 +60,7 @@ def open_runtime(config: Config) -> pipeline.Runtime:
     """Config, state and NLP pipeline loaded: everything READY=1 promises."""
     if (warning := reader_warning()) is not None:
         log.warning(warning)  # once a start: feeds are still read, with feedparser alone
-    store = Store(config.database)
+    store = open_store(config.store, config.database)
     pool = None
     try:
         feeds.sync_feeds(store, config.feeds)
@@ -254,9 +254,9 @@ class Daemon:
         notify("RELOADING=1", f"MONOTONIC_USEC={monotonic_usec()}")
         try:
             config = await asyncio.to_thread(self.load, self.config_path)
-            if config.database != self.rt.config.database:
-                raise ConfigError(str(self.config_path), "general.state_dir",
-                                  "changing the state directory needs a restart")
+            if config.store_target != self.rt.config.store_target:
+                key = "store.url" if config.store != self.rt.config.store else "general.state_dir"
+                raise ConfigError(str(self.config_path), key, "changing where the state lives needs a restart")
             if config.nlp.model != self.rt.config.nlp.model:
                 raise ConfigError(str(self.config_path), "nlp.model", "changing the model needs a restart")
         except ConfigError as exc:

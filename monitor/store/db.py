@@ -59,7 +59,8 @@ def open_store(config: StoreConfig, sqlite_path: Path) -> Store:
 class Store:
     """The database handle; feed, article and outbox operations live in mixin-free helpers.
 
-    `target` is a SQLite file path or a postgresql:// URL (its password given apart)."""
+    `target` is a SQLite file path (or `sqlite:PATH`) or a postgresql:// URL (its password given
+    apart); `url` names it back in the same form, so `Store(store.url)` opens the same store."""
 
     db: Connection
 
@@ -79,7 +80,7 @@ class Store:
             self.db = pg
         else:
             self.backend = "sqlite"
-            self.path = Path(target)
+            self.path = Path(target.removeprefix("sqlite:") if isinstance(target, str) else target)
             self.url = f"sqlite:{self.path}"
             self.db = _open(self.path)
 

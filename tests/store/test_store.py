@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from monitor.config.types import FeedConfig
@@ -21,9 +22,11 @@ from monitor.store.schema import MIGRATIONS
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "state" / "monitor.sqlite3")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """The same tests on both backends: a SQLite file, and a fresh PostgreSQL database."""
+    target = request.getfixturevalue("pg_url") if request.param == "postgresql" else tmp_path / "state" / "monitor.sqlite3"
+    s = Store(target)
     feeds.sync_feeds(s, [FeedConfig("https://a.example/feed", "A"), FeedConfig("https://b.example/feed", "B")])
     return s
 
@@ -39,7 +42,8 @@ def ids(store: Store) -> dict[str, int]:
 
 def test_schema_is_versioned_and_wal(store: Store) -> None:
     assert store.schema_version() == len(MIGRATIONS)
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if store.backend == "sqlite":
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_reopening_keeps_feed_state(store: Store, tmp_path: Path) -> None:
@@ -47,7 +51,7 @@ def test_reopening_keeps_feed_state(store: Store, tmp_path: Path) -> None:
     feeds.record_success(store, fid, now=NOW, next_check=NOW + timedelta(minutes=15),
                          etag='W/"abc"', last_modified="Wed, 25 Nov 2026 08:00:00 GMT", new_url=None)
     store.close()
-    again = Store(tmp_path / "state" / "monitor.sqlite3")
+    again = Store(store.url)
     state = next(f for f in feeds.active_feeds(again) if f.id == fid)
     assert state.etag == 'W/"abc"' and state.last_modified == "Wed, 25 Nov 2026 08:00:00 GMT"
     assert state.next_check == NOW + timedelta(minutes=15)
@@ -118,7 +122,7 @@ def test_outbox_row_and_marks_commit_together(store: Store) -> None:
                                      backfill_hours=24)
     articles.save_analysis(store, aid, Analysis(("openai",), (), (), {"openai": 3.0}))
     assert [s.id for s in articles.stories_for_digest(store, "d", (), 1.0, NOW - timedelta(days=1))] == [aid]
-    with pytest.raises(sqlite3.IntegrityError):  # the same Message-ID twice: nothing written
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):  # the same Message-ID twice: nothing written
         outbox.enqueue(store, message(), kind="digest", digest="d", article_ids=[aid], now=NOW)
         outbox.enqueue(store, message(), kind="digest", digest="other", article_ids=[aid], now=NOW)
     assert articles.stories_for_digest(store, "d", (), 1.0, NOW - timedelta(days=1)) == []
