@@ -9,9 +9,11 @@ flush_outbox (delivery.py): send due messages, sort failures into retry, dead le
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import logging
+from collections import deque
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.message import EmailMessage
@@ -21,7 +23,7 @@ from monitor.digest.alerts import alert_recipients, quiet_until
 from monitor.digest.build import make_message_id, render_alert, render_digest
 from monitor.digest.chat import render_chat_alert, render_chat_digest
 from monitor.digest.stories import LEAD_CHARS
-from monitor.errors import FeedGoneError, FetchError, NotAFeedError
+from monitor.errors import FeedGoneError, FetchError, MonitorError, NotAFeedError
 from monitor.ingest.fulltext import PageBudget, fetch_full_text, wants_page
 from monitor.ingest.parse import reading_problem
 from monitor.ingest.politeness import clock_went_back_after, interleave_hosts, next_check
@@ -35,6 +37,7 @@ from monitor.service.offload import LOCAL_DEPTH
 from monitor.service.runtime import Runtime, utc_now
 from monitor.service.workers import AnalyseAhead, AnalyzerSpec, Ready, analyze_batch, parse_and_screen
 from monitor.store import articles, feeds, outbox
+from monitor.store.owners import process_owner
 
 log = logging.getLogger("monitor")
 __all__ = ["PollOutcome", "Runtime", "flush_outbox", "poll_feeds", "queue_owed_alerts", "rescan", "run_digest",
@@ -57,25 +60,47 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
     """Poll every feed whose stored next-check time has come (every enabled feed if forced).
 
     Feeds run concurrently (the fetcher limits per host and overall); one failure never stops
-    the rest.
+    the rest. Feeds are leased a few at a time as slots free up, so daemons sharing a store
+    split the due feeds between them, and a feed is never polled by two of them at once.
     """
-    now = rt.clock()
-    due = feeds.due_feeds(rt.store, now, horizon=clock_went_back_after(now))
-    if force:
-        due = [f for f in feeds.active_feeds(rt.store) if f.disabled_reason is None]
-    due = [due[i] for i in interleave_hosts([f.url for f in due])]
     # Bounds the bodies and parsed entries held at once (each feed's body and entries wait here
     # while the parse workers are busy): every fetch slot, plus one feed on each worker and the
     # daemon's own parse thread's queue, so a fetch slot never idles behind parsing.
-    slots = asyncio.Semaphore(rt.config.polling.concurrency + rt.config.polling.parse_workers + LOCAL_DEPTH)
-
+    slots = rt.config.polling.concurrency + rt.config.polling.parse_workers + LOCAL_DEPTH
+    # Lease in small batches (a quarter of the slots): one round trip per few feeds, while a
+    # second daemon still finds due feeds left to take.
+    batch = max(1, slots // 4)
+    owner, hold = process_owner(), timedelta(seconds=rt.config.store.lease_seconds)
     pages = PageBudget()  # article pages per host, for the whole cycle
+    waiting: deque[feeds.FeedState] = deque()
+    running: set[asyncio.Task[PollOutcome]] = set()
+    outcomes: list[PollOutcome] = []
 
-    async def bounded(feed: feeds.FeedState) -> PollOutcome:
-        async with slots:
-            return await poll_feed(rt, feed, pages)
+    def lease(limit: int) -> None:
+        now = rt.clock()
+        leased = feeds.lease_due(rt.store, owner, now, horizon=clock_went_back_after(now), limit=limit,
+                                 hold=hold, force=force)
+        waiting.extend(leased[i] for i in interleave_hosts([f.url for f in leased]))
 
-    outcomes = list(await asyncio.gather(*(bounded(f) for f in due)))
+    try:
+        if force:
+            lease(1 << 30)  # every enabled feed once, leased up front: force ignores the schedule
+        while True:
+            if not force and not waiting and (slots - len(running) >= batch or not running):
+                lease(slots - len(running))
+            while waiting and len(running) < slots:
+                running.add(asyncio.ensure_future(poll_feed(rt, waiting.popleft(), pages)))
+            if not running:
+                break
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            outcomes += [task.result() for task in done]
+    finally:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)
+        with contextlib.suppress(MonitorError):
+            feeds.release_leases(rt.store, owner)  # a cycle that ended early gives its feeds back
     _log_capped_alerts(rt)
     return outcomes
 

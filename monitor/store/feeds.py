@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.config.types import FeedConfig
 from monitor.models import FeedHealth
 from monitor.store.db import Store, dt, ts
+from monitor.store.owners import owner_alive
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,54 @@ def due_feeds(store: Store, now: datetime, *, horizon: datetime) -> list[FeedSta
     return [_state(r) for r in rows]
 
 
+# A lease further away than its length plus an hour means the clock went back: it means nothing.
+_FREE = "(leased_by IS NULL OR leased_until <= ? OR leased_until > ?{dead})"
+_DUE = "(next_check_at IS NULL OR next_check_at <= ? OR next_check_at > ?)"
+
+
+def lease_due(store: Store, owner: str, now: datetime, *, horizon: datetime, limit: int, hold: timedelta,
+              force: bool = False) -> list[FeedState]:
+    """Take up to `limit` due feeds for this daemon until `now + hold`: each due feed is polled
+    by one daemon of those sharing the store. A feed another daemon holds is skipped until its
+    lease expires, or at once when that daemon is seen dead (same host). Recording a poll ends
+    its lease and moves its next check on, so a cycle never takes a feed twice. `force` takes
+    enabled feeds whether due or not.
+
+    PostgreSQL: the candidate rows are locked FOR UPDATE SKIP LOCKED, so daemons leasing at the
+    same moment take different feeds without waiting for one another.
+    """
+    dead = [o for (o,) in store.db.execute("SELECT DISTINCT leased_by FROM feeds WHERE leased_by IS NOT NULL")
+            if not owner_alive(o) and o != owner]
+    free = _FREE.format(dead=f" OR leased_by IN ({','.join('?' * len(dead))})" if dead else "")
+    due, due_args = ("1 = 1", []) if force else (_DUE, [ts(now), ts(horizon)])
+    lock = " FOR UPDATE SKIP LOCKED" if store.backend == "postgresql" else ""
+    select = (f"SELECT id FROM feeds WHERE active = 1 AND disabled_reason IS NULL AND {due} AND {free} "
+              f"ORDER BY COALESCE(next_check_at, 0), id LIMIT ?{lock}")
+    args = [*due_args, ts(now), ts(now + hold + timedelta(hours=1)), *dead, limit]
+    with store.transaction(serial=store.backend == "sqlite") as db:
+        ids = [r[0] for r in db.execute(select, args)]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        db.execute(f"UPDATE feeds SET leased_by = ?, leased_until = ? WHERE id IN ({marks})",
+                   (owner, ts(now + hold), *ids))
+        rows = db.execute(f"SELECT * FROM feeds WHERE id IN ({marks}) ORDER BY COALESCE(next_check_at, 0), id",
+                          ids).fetchall()
+    return [_state(r) for r in rows]
+
+
+def release_leases(store: Store, owner: str) -> None:
+    """Give back every feed this daemon still holds (a cycle that ended early, a stop)."""
+    store.write("UPDATE feeds SET leased_by = NULL, leased_until = NULL WHERE leased_by = ?", (owner,))
+
+
+def leases(store: Store) -> list[tuple[str, int, datetime | None]]:
+    """(owner, feeds held, latest expiry) for status."""
+    rows = store.db.execute("SELECT leased_by, COUNT(*) AS n, MAX(leased_until) AS until FROM feeds "
+                            "WHERE leased_by IS NOT NULL GROUP BY leased_by ORDER BY leased_by")
+    return [(r["leased_by"], int(r["n"]), dt(r["until"])) for r in rows]
+
+
 def next_due(store: Store) -> datetime | None:
     row = store.db.execute(
         "SELECT MIN(next_check_at) FROM feeds WHERE active = 1 AND disabled_reason IS NULL").fetchone()
@@ -81,7 +130,7 @@ def record_success(store: Store, feed_id: int, *, now: datetime, next_check: dat
         "UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, last_polled_at = ?, "
         "last_success_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
         "consecutive_failures = 0, failing_since = NULL, last_error = NULL, "
-        "url = COALESCE(?, url), ttl_minutes = ? WHERE id = ?",
+        "url = COALESCE(?, url), ttl_minutes = ?, leased_by = NULL, leased_until = NULL WHERE id = ?",
         (etag, last_modified, ts(next_check), ts(now), ts(now), ts(now), new_url, ttl_minutes, feed_id))
 
 
@@ -100,8 +149,9 @@ def record_failure(store: Store, feed_id: int, *, now: datetime, next_check: dat
         "UPDATE feeds SET next_check_at = ?, last_polled_at = ?, last_error = ?, "
         "consecutive_failures = consecutive_failures + 1, "
         "failing_since = COALESCE(failing_since, ?), "
-        "disabled_reason = CASE WHEN ? THEN ? ELSE disabled_reason END WHERE id = ?",
-        (ts(next_check), ts(now), error[:500], ts(now), int(disable), error[:500], feed_id))
+        "disabled_reason = CASE WHEN ? THEN ? ELSE disabled_reason END, "
+        "leased_by = NULL, leased_until = NULL WHERE id = ?",
+        (ts(next_check), ts(now), error[:500], ts(now), disable, error[:500], feed_id))
 
 
 def feed_health(store: Store) -> list[FeedHealth]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,15 +11,12 @@ from typing import Any
 
 from monitor.models import OutgoingMessage
 from monitor.store.db import Connection, Store, dt, ts
+from monitor.store.owners import owner_alive, task_owner
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # An alert decided with the analysis is owed until rendered and queued; one the hourly cap (or a
 # reload that removed its actor) held back is kept, so no later pass takes it for a lost one.
 OWED, QUEUED, HELD = "owed", "queued", "held"
-# Tells this process's claims from those of an earlier process that had the same pid (a
-# container restarts with the same pids): a claim of ours from before a crash is stale.
-_PROCESS = uuid.uuid4().hex[:12]
-_HOST = socket.gethostname()
 
 
 @dataclass(frozen=True)
@@ -189,25 +184,7 @@ def due_posts(store: Store, now: datetime) -> list[OutboxRow]:
 
 def claim_owner() -> str:
     """A name for one flush: host, pid, this process's token and the flush's own token."""
-    return f"{_HOST}:{os.getpid()}:{_PROCESS}:{uuid.uuid4().hex[:8]}"
-
-
-def _owner_alive(owner: str) -> bool:
-    """Whether the sender that wrote this claim may still be sending (unknown hosts: assume so)."""
-    host, _, rest = owner.partition(":")
-    pid_text, _, rest = rest.partition(":")
-    if host != _HOST or not pid_text.isdigit():
-        return True
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return rest.partition(":")[0] == _PROCESS  # same pid, other token: our own crashed predecessor
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return task_owner()
 
 
 def _held(row: Any, now: datetime, hold: timedelta) -> bool:
@@ -217,7 +194,7 @@ def _held(row: Any, now: datetime, hold: timedelta) -> bool:
         return False
     if until > now + hold + timedelta(hours=1):  # the clock went back: the expiry means nothing
         return False
-    return _owner_alive(row["claimed_by"])
+    return owner_alive(row["claimed_by"])
 
 
 def claim(store: Store, outbox_id: int, owner: str, now: datetime, hold: timedelta) -> OutboxRow | None:
