@@ -41,7 +41,7 @@ async def cmd_once(args: argparse.Namespace) -> int:
         outcomes = await pipeline.poll_feeds(rt, force=True)
         for digest in rt.config.digests:
             if pipeline.digest_due(rt, digest):
-                pipeline.run_digest(rt, digest)
+                pipeline.run_digest(rt, digest, pipeline.digest_slot(rt, digest))
         sent = await pipeline.flush_outbox(rt)
     finally:
         await rt.aclose()

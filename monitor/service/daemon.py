@@ -162,7 +162,7 @@ class Daemon:
         for digest in self.rt.config.digests:
             # A digest whose time came while the daemon was down is sent now, not skipped.
             if outbox.last_digest_run(self.rt.store, digest.name) and pipeline.digest_due(self.rt, digest):
-                pipeline.run_digest(self.rt, digest)
+                pipeline.run_digest(self.rt, digest, pipeline.digest_slot(self.rt, digest))
         await pipeline.flush_outbox(self.rt)
         if self.stopping.is_set():
             return
@@ -214,7 +214,7 @@ class Daemon:
         digest at start, not at the next slot."""
         for digest in self.rt.config.digests:
             if outbox.last_digest_run(self.rt.store, digest.name) is None:
-                pipeline.run_digest(self.rt, digest)
+                pipeline.run_digest(self.rt, digest, pipeline.FIRST_SLOT)
 
     async def _flush(self) -> None:
         await pipeline.flush_outbox(self.rt)
@@ -222,7 +222,9 @@ class Daemon:
     async def _digest(self, name: str) -> None:
         digest = next((d for d in self.rt.config.digests if d.name == name), None)
         if digest is not None:
-            pipeline.run_digest(self.rt, digest)
+            # The slot is the time the schedule fired: every daemon sharing the store computes
+            # the same one, and the first to queue it wins.
+            pipeline.run_digest(self.rt, digest, pipeline.digest_slot(self.rt, digest))
             await pipeline.flush_outbox(self.rt)
 
     async def _prune(self) -> None:

@@ -15,7 +15,7 @@ import email.policy
 import logging
 from collections import deque
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from monitor.config.types import DigestConfig, FeedConfig
@@ -353,7 +353,8 @@ def queue_alert(rt: Runtime, article_id: int, entity_id: str) -> bool:
         where = target(channel)
         chat = render_chat_alert(ctx, entity, story, now, rt.config.entities, where.flavour, where.max_chars)
         posts.append(outbox.ChannelPost(channel.name, chat.title, chat.body, quiet))
-    return outbox.queue_alert(rt.store, message, article_id, entity_id, now=now, not_before=quiet, posts=posts)
+    return outbox.queue_alert(rt.store, message, article_id, entity_id, now=now, not_before=quiet, posts=posts,
+                              cap=cap)
 
 
 def digest_due(rt: Runtime, digest: DigestConfig) -> bool:
@@ -394,6 +395,12 @@ def _render(rt: Runtime, digest: DigestConfig, force: bool = False,
     return [s.id for s in stories], message, posts
 
 
+def _slot_name(rt: Runtime, slot: datetime | None) -> str:
+    if slot is None or slot == FIRST_SLOT:
+        return "first"
+    return slot.astimezone(rt.config.timezone).strftime("%Y-%m-%d %H:%M")
+
+
 def preview_digest(rt: Runtime, digest: DigestConfig) -> str:
     """The HTML part of what would be sent now; nothing is queued or marked."""
     _, message, _ = _render(rt, digest, force=True)
@@ -403,16 +410,50 @@ def preview_digest(rt: Runtime, digest: DigestConfig) -> str:
     return str(body.get_content()) if body is not None else ""
 
 
-def run_digest(rt: Runtime, digest: DigestConfig) -> int | None:
-    """Render the digest and queue it with its article marks; returns the outbox id, if any."""
+# The slot of a digest's very first run (it goes after the first poll, not at a scheduled time).
+FIRST_SLOT = datetime.fromtimestamp(0, UTC)
+
+
+def digest_slot(rt: Runtime, digest: DigestConfig) -> datetime | None:
+    """The scheduled time a run now serves: FIRST_SLOT for a digest that never ran, else the
+    latest time its schedule fired (None: never, within a year). Every daemon sharing the store
+    computes the same slot, whichever of them runs first, so the key dedups the run."""
+    if outbox.last_digest_run(rt.store, digest.name) is None:
+        return FIRST_SLOT
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger, now = CronTrigger.from_crontab(digest.schedule, timezone=rt.config.timezone), rt.clock()
+    # Walk the schedule from a recent start, widening: a minute schedule over a week is 10,000 steps.
+    for back in (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=32), timedelta(days=367)):
+        slot, fire = None, trigger.get_next_fire_time(None, (now - back).astimezone(rt.config.timezone))
+        while fire is not None and fire <= now:
+            slot, fire = fire, trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if slot is not None:
+            return slot.astimezone(UTC)
+    return None
+
+
+def run_digest(rt: Runtime, digest: DigestConfig, slot: datetime | None = None) -> int | None:
+    """Render the digest and queue it with its article marks; returns the outbox id, if any.
+
+    With a `slot` (the scheduled time served), the run happens once across every daemon
+    sharing the store: a slot already taken is neither rendered nor queued again.
+    """
     now = rt.clock()
+    if slot is not None and outbox.slot_taken(rt.store, digest.name, slot):
+        log.info("digest %s: the %s run is already queued (by another daemon)", digest.name, _slot_name(rt, slot))
+        return None
     story_ids, message, posts = _render(rt, digest)
     if message is None:
-        outbox.record_digest_run(rt.store, digest.name, now)
-        log.info("digest %s: nothing new, not sent", digest.name)
+        if outbox.record_digest_run(rt.store, digest.name, now, slot):
+            log.info("digest %s: nothing new, not sent", digest.name)
         return None
     outbox_id = outbox.enqueue(rt.store, message, kind="digest", digest=digest.name, now=now,
-                               article_ids=story_ids, posts=posts)
+                               article_ids=story_ids, posts=posts, slot=slot)
+    if outbox_id is None:
+        log.info("digest %s: the %s run was queued by another daemon meanwhile; this one is dropped",
+                 digest.name, _slot_name(rt, slot))
+        return None
     log.info("digest %s: %s queued as %s%s", digest.name, plural(len(story_ids), "story", "stories"),
              message.message_id, f" and to channels {', '.join(p.channel for p in posts)}" if posts else "")
     return outbox_id

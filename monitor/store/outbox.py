@@ -11,7 +11,7 @@ from typing import Any
 
 from monitor.models import OutgoingMessage
 from monitor.store.db import Connection, Store, dt, ts
-from monitor.store.owners import owner_alive, task_owner
+from monitor.store.owners import owner_alive, process_owner, task_owner
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # An alert decided with the analysis is owed until rendered and queued; one the hourly cap (or a
@@ -45,11 +45,18 @@ class ChannelPost:
 
 def enqueue(store: Store, message: OutgoingMessage, *, kind: str, now: datetime,
             digest: str | None = None, article_ids: Sequence[int] = (),
-            not_before: datetime | None = None, posts: Sequence[ChannelPost] = ()) -> int:
+            not_before: datetime | None = None, posts: Sequence[ChannelPost] = (),
+            slot: datetime | None = None) -> int | None:
     """Store the message (and its channel posts) and mark its articles in one transaction: all
-    happen or none."""
+    happen or none. With a digest `slot` (its scheduled time), None and nothing written when
+    that slot was already taken, by this daemon or another sharing the store."""
     with store.transaction() as db:
+        if slot is not None and digest is not None and not _take_slot(db, digest, slot, now):
+            return None
         outbox_id = _insert_message(db, message, kind, digest, now, not_before)
+        if slot is not None and digest is not None:
+            db.execute("UPDATE digest_slots SET outbox_id = ? WHERE digest = ? AND slot_at = ?",
+                       (outbox_id, digest, ts(slot)))
         _insert_posts(db, posts, kind, digest, now)
         if digest is not None:
             db.executemany("INSERT OR IGNORE INTO digest_marks (digest, article_id, outbox_id) VALUES (?,?,?)",
@@ -113,13 +120,21 @@ def owed_alerts(store: Store) -> list[tuple[int, str]]:
 
 
 def queue_alert(store: Store, message: OutgoingMessage | None, article_id: int, entity: str, *, now: datetime,
-                not_before: datetime | None, posts: Sequence[ChannelPost] = ()) -> bool:
+                not_before: datetime | None, posts: Sequence[ChannelPost] = (), cap: int | None = None) -> bool:
     """Pay an owed alert: the message, the alert row and the article's mark in one transaction.
 
     False (and nothing written) when the alert is no longer owed: another process queued it.
     No message (the mail cap or no recipients) with posts: the channels alone carry the alert.
+    The hourly `cap` is checked again inside the transaction, which no other writer shares, so
+    daemons queueing alerts at the same moment never pass it together; what it stops is held.
     """
     with store.transaction() as db:
+        if cap is not None:
+            message, posts = _within_cap(db, message, posts, cap, now - timedelta(hours=1))
+            if message is None and not posts:
+                db.execute("UPDATE alerts SET state = ? WHERE article_id = ? AND entity = ? AND state = ?",
+                           (HELD, article_id, entity, OWED))
+                return False
         taken = db.execute("UPDATE alerts SET state = ?, created_at = ? WHERE article_id = ? AND entity = ? "
                            "AND state = ?", (QUEUED, ts(now), article_id, entity, OWED)).rowcount
         if not taken:
@@ -135,17 +150,43 @@ def queue_alert(store: Store, message: OutgoingMessage | None, article_id: int, 
     return True
 
 
+def _within_cap(db: Connection, message: OutgoingMessage | None, posts: Sequence[ChannelPost], cap: int,
+                since: datetime) -> tuple[OutgoingMessage | None, list[ChannelPost]]:
+    mail = db.execute("SELECT COUNT(DISTINCT outbox_id) FROM alerts WHERE created_at >= ?", (ts(since),)).fetchone()[0]
+    kept = [p for p in posts if db.execute(
+        "SELECT COUNT(*) FROM outbox WHERE channel = ? AND kind = 'alert' AND created_at >= ?",
+        (p.channel, ts(since))).fetchone()[0] < cap]
+    return (message if int(mail) < cap else None), kept
+
+
 def hold_alert(store: Store, article_id: int, entity: str) -> None:
     """The cap (or a reload) keeps this owed alert back for good: the story goes to the digests only."""
     store.write("UPDATE alerts SET state = ? WHERE article_id = ? AND entity = ? AND state = ?",
                 (HELD, article_id, entity, OWED))
 
 
-def record_digest_run(store: Store, digest: str, now: datetime) -> None:
-    """An empty digest run that sent nothing still counts as a run."""
+def _take_slot(db: Connection, digest: str, slot: datetime, now: datetime) -> bool:
+    """Inside a serial transaction: take this digest's slot; False when it was taken already.
+    The primary key decides, not timing: a second daemon rendering the same slot writes nothing."""
+    return db.execute("INSERT OR IGNORE INTO digest_slots (digest, slot_at, taken_by, taken_at) VALUES (?, ?, ?, ?) "
+                      "RETURNING slot_at", (digest, ts(slot), process_owner(), ts(now))).fetchone() is not None
+
+
+def slot_taken(store: Store, digest: str, slot: datetime) -> bool:
+    """Whether a run of this slot is queued already (saves rendering it again)."""
+    return store.db.execute("SELECT 1 FROM digest_slots WHERE digest = ? AND slot_at = ?",
+                            (digest, ts(slot))).fetchone() is not None
+
+
+def record_digest_run(store: Store, digest: str, now: datetime, slot: datetime | None = None) -> bool:
+    """An empty digest run that sent nothing still counts as a run (and takes its slot); False
+    when the slot was taken already."""
     with store.transaction() as db:
+        if slot is not None and not _take_slot(db, digest, slot, now):
+            return False
         db.execute("INSERT INTO digest_runs (digest, last_run_at) VALUES (?, ?) ON CONFLICT(digest) "
                    "DO UPDATE SET last_run_at = excluded.last_run_at", (digest, ts(now)))
+    return True
 
 
 def last_digest_run(store: Store, digest: str) -> datetime | None:
