@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config.load import load_config
 from monitor.config.types import Config
-from monitor.errors import ConfigError, StopRequested, raise_stop, stop_exit_code
+from monitor.errors import ConfigError, StateError, StopRequested, raise_stop, stop_exit_code
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.parse import reader_warning
 from monitor.service import pipeline
@@ -190,6 +190,10 @@ class Daemon:
             if not self.stopping.is_set():
                 raise
             log.debug("%s cancelled by the stop", getattr(body, "__name__", body))
+        except StateError as exc:
+            # The store is unreachable (a PostgreSQL restart, a full disk): what was not
+            # committed is redone at the job's next tick; the daemon stays up.
+            log.error("%s: %s; retrying at the next tick", getattr(body, "__name__", "job").lstrip("_"), exc)
 
     def _schedule_digests(self) -> None:
         for job in self.scheduler.get_jobs():
@@ -283,7 +287,8 @@ class Daemon:
         nxt = feeds.next_due(self.rt.store)
         pending = outbox.outbox_summary(self.rt.store, self.rt.clock())["pending"]
         when = nxt.astimezone(self.rt.config.timezone).strftime("%H:%M") if nxt else "-"
-        return f"{len(health)} feeds ({failing} failing), next poll {when}, outbox {pending} pending"
+        backend = "PostgreSQL (shared)" if self.rt.store.backend == "postgresql" else "SQLite"
+        return f"{len(health)} feeds ({failing} failing), next poll {when}, outbox {pending} pending, store {backend}"
 
 
 def _now_local(rt: pipeline.Runtime) -> object:

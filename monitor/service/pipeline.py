@@ -37,7 +37,6 @@ from monitor.service.offload import LOCAL_DEPTH
 from monitor.service.runtime import Runtime, utc_now
 from monitor.service.workers import AnalyseAhead, AnalyzerSpec, Ready, analyze_batch, parse_and_screen
 from monitor.store import articles, feeds, outbox
-from monitor.store.owners import process_owner
 
 log = logging.getLogger("monitor")
 __all__ = ["PollOutcome", "Runtime", "flush_outbox", "poll_feeds", "queue_owed_alerts", "rescan", "run_digest",
@@ -70,7 +69,7 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
     # Lease in small batches (a quarter of the slots): one round trip per few feeds, while a
     # second daemon still finds due feeds left to take.
     batch = max(1, slots // 4)
-    owner, hold = process_owner(), timedelta(seconds=rt.config.store.lease_seconds)
+    owner, hold = rt.lease_owner, timedelta(seconds=rt.config.store.lease_seconds)
     pages = PageBudget()  # article pages per host, for the whole cycle
     waiting: deque[feeds.FeedState] = deque()
     running: set[asyncio.Task[PollOutcome]] = set()

@@ -17,6 +17,7 @@ from monitor.ingest.fetch import Fetcher
 from monitor.nlp.prefilter import AliasPrefilter
 from monitor.service.offload import Offload
 from monitor.store.db import Store
+from monitor.store.owners import task_owner
 
 if TYPE_CHECKING:
     from monitor.nlp import Analyzer
@@ -44,6 +45,8 @@ class Runtime:
     parse_pool: Executor | None = None
     # Alerts the hourly cap held back since the last poll summary, per entity (logged once a poll).
     capped_alerts: Counter[str] = field(default_factory=Counter)
+    # Who holds this runtime's feed leases (host:pid:process:runtime), shown by `monitor status`.
+    lease_owner: str = field(default_factory=task_owner)
     prefilter: AliasPrefilter = field(init=False)
     offload: Offload = field(init=False)
     _feed_index: tuple[Config, dict[str, FeedConfig]] | None = field(default=None, init=False, repr=False)

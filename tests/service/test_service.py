@@ -78,7 +78,7 @@ def test_ready_reload_and_clean_stop(daemon_env: tuple[Path, Notifications, Smtp
     proc = start(config, notes)
     try:
         ready = notes.wait_for("READY=1")
-        assert "STATUS=" in ready
+        assert "STATUS=" in ready and "store SQLite" in ready
         # A valid reload: RELOADING with MONOTONIC_USEC, then READY again.
         proc.send_signal(signal.SIGHUP)
         reloading = notes.wait_for("RELOADING=1")
