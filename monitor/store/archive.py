@@ -15,13 +15,17 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config.types import StoreConfig
 from monitor.errors import StateError
 from monitor.models import ANALYZED, Claim
 from monitor.store.db import Connection, Store
+from monitor.store.pg import PgConnection, safe_url  # psycopg itself is imported only when used
 from monitor.store.schema import MIGRATIONS
+
+if TYPE_CHECKING:
+    import psycopg
 
 MMAP_BYTES = 1 << 30
 WHEN_SQL = "COALESCE(a.published_at, a.first_seen_at)"  # the expression of the articles_when index
@@ -36,8 +40,6 @@ class Archive(Store):
     def __init__(self, target: Path | str, *, password: str | None = None) -> None:
         # Not super().__init__(): that creates the folder and migrates the schema.
         if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
-            from monitor.store.pg import safe_url
-
             self.backend = "postgresql"
             self.path = Path(safe_url(target))  # only ever shown
             self.url = target
@@ -101,23 +103,25 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     return db
 
 
+class _ReadOnlyPg(PgConnection):
+    """A PgConnection whose session refuses writes (set again on every reconnection)."""
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = super()._connect()
+        conn.execute("SET default_transaction_read_only = on")
+        return conn
+
+
 def open_pg_read_only(url: str, password: str | None) -> Connection:
     """A PostgreSQL connection whose every transaction is read only; the schema must be the one
     this monitor writes (never migrated here)."""
     import psycopg
 
-    from monitor.store.pg import PgConnection, safe_url
     from monitor.store.schema_pg import PG_MIGRATIONS
-
-    class ReadOnly(PgConnection):
-        def _connect(self) -> psycopg.Connection[Any]:  # again after a lost connection, too
-            conn = super()._connect()
-            conn.execute("SET default_transaction_read_only = on")
-            return conn
 
     name = safe_url(url)
     try:
-        db = ReadOnly(url, password)
+        db = _ReadOnlyPg(url, password)
     except StateError as exc:
         if "does not exist" in str(exc):
             raise StateError(f"the PostgreSQL database {name} does not exist yet: create it, then run the "
