@@ -1,8 +1,8 @@
 """Read-only queries over the archive for the web console (search is in store/search.py): actor timelines,
 claims by and about an actor, one story's evidence and deliveries, feed health, sent mail.
 
-`Archive` opens the database read-only (`mode=ro`): it never migrates, never takes a write lock
-and is safe beside a running daemon. It is a Store, so the store's own read helpers
+`Archive` opens the database read-only (SQLite: `mode=ro`; PostgreSQL: every transaction read
+only): it never migrates, never takes a write lock and is safe beside a running daemon. It is a Store, so the store's own read helpers
 (`articles.load_stories`, `feeds.feed_health`, `outbox.outbox_summary`) work on it unchanged.
 Each thread gets its own connection (a web server answers from a thread pool).
 """
@@ -15,30 +15,52 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from monitor.config.types import StoreConfig
 from monitor.errors import StateError
 from monitor.models import ANALYZED, Claim
-from monitor.store.db import Store
+from monitor.store.db import Connection, Store
+from monitor.store.pg import PgConnection, safe_url  # psycopg itself is imported only when used
 from monitor.store.schema import MIGRATIONS
+
+if TYPE_CHECKING:
+    import psycopg
 
 MMAP_BYTES = 1 << 30
 WHEN_SQL = "COALESCE(a.published_at, a.first_seen_at)"  # the expression of the articles_when index
 
 
 class Archive(Store):
-    """The state database, read-only, one connection per thread."""
+    """The state database, read-only, one connection per thread.
 
-    def __init__(self, path: Path) -> None:
+    `target` as for Store: a SQLite path (or `sqlite:PATH`) or a postgresql:// URL (its password
+    given apart)."""
+
+    def __init__(self, target: Path | str, *, password: str | None = None) -> None:
         # Not super().__init__(): that creates the folder and migrates the schema.
-        self.path = path
+        if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+            self.backend = "postgresql"
+            self.path = Path(safe_url(target))  # only ever shown
+            self.url = target
+        else:
+            self.backend = "sqlite"
+            self.path = Path(target.removeprefix("sqlite:") if isinstance(target, str) else target)
+            self.url = f"sqlite:{self.path}"
+        self._password = password
         self._local = threading.local()
-        open_read_only(path).close()  # fail at start-up, not on the first request
+        self._open().close()  # fail at start-up, not on the first request
+
+    def _open(self) -> Connection:
+        if self.backend == "postgresql":
+            return open_pg_read_only(self.url, self._password)
+        return open_read_only(self.path)
 
     @property
-    def db(self) -> sqlite3.Connection:  # type: ignore[override]
-        conn: sqlite3.Connection | None = getattr(self._local, "db", None)
+    def db(self) -> Connection:  # type: ignore[override]
+        conn: Connection | None = getattr(self._local, "db", None)
         if conn is None:
-            conn = open_read_only(self.path)
+            conn = self._open()
             self._local.db = conn
         return conn
 
@@ -47,6 +69,13 @@ class Archive(Store):
         if conn is not None:
             conn.close()
             self._local.db = None
+
+
+def open_archive(store: StoreConfig, sqlite_path: Path) -> Archive:
+    """The configured store, read-only: PostgreSQL when store.url names it, else the SQLite file."""
+    if store.backend == "postgresql":
+        return Archive(store.url, password=store.password())
+    return Archive(sqlite_path)
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
@@ -74,12 +103,63 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     return db
 
 
+class _ReadOnlyPg(PgConnection):
+    """A PgConnection whose session refuses writes (set again on every reconnection)."""
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = super()._connect()
+        conn.execute("SET default_transaction_read_only = on")
+        return conn
+
+
+def open_pg_read_only(url: str, password: str | None) -> Connection:
+    """A PostgreSQL connection whose every transaction is read only; the schema must be the one
+    this monitor writes (never migrated here)."""
+    import psycopg
+
+    from monitor.store.schema_pg import PG_MIGRATIONS
+
+    name = safe_url(url)
+    try:
+        db = _ReadOnlyPg(url, password)
+    except StateError as exc:
+        if "does not exist" in str(exc):
+            raise StateError(f"the PostgreSQL database {name} does not exist yet: create it, then run the "
+                             "daemon (or `monitor once`) with this config first") from None
+        raise
+    try:
+        row = db.execute("SELECT version FROM monitor_schema").fetchone()
+    except psycopg.errors.UndefinedTable:
+        row = None
+    except psycopg.Error as exc:
+        db.close()
+        raise StateError(f"cannot read the PostgreSQL store {name}: {exc}") from None
+    if row is None:
+        db.close()
+        raise StateError(f"the PostgreSQL store {name} holds no monitor state yet: run the daemon "
+                         "(or `monitor once`) with this config first")
+    version = int(row[0])
+    if version != len(PG_MIGRATIONS):
+        db.close()
+        newer = version > len(PG_MIGRATIONS)
+        raise StateError(
+            f"the PostgreSQL store {name} has schema version {version}, this monitor expects "
+            f"{len(PG_MIGRATIONS)}: " + ("upgrade monitor" if newer else
+                                         "restart the daemon (or run `monitor once`) to migrate it"))
+    return db
+
+
+def _indexed_by(archive: Store, index: str) -> str:
+    """SQLite's index hint (its planner needs it here); PostgreSQL chooses on its own."""
+    return f"INDEXED BY {index}" if archive.backend == "sqlite" else ""
+
+
 def mention_times(archive: Store, entity: str, since: float) -> list[tuple[int, float]]:
     """(article id, publication time) of every article naming the actor since `since`."""
     # Written as IN (…) on the (id, time) index: SQLite then looks the actor's articles up by id
     # without reading their rows; as a join it walked every article of the period by date.
     rows = archive.db.execute(
-        f"SELECT a.id, {WHEN_SQL} AS t FROM articles a INDEXED BY articles_id_when WHERE a.id IN "
+        f"SELECT a.id, {WHEN_SQL} AS t FROM articles a {_indexed_by(archive, 'articles_id_when')} WHERE a.id IN "
         f"(SELECT DISTINCT article_id FROM mentions WHERE entity = ?) AND {WHEN_SQL} >= ?", (entity, since))
     return [(r["id"], r["t"]) for r in rows]
 
@@ -94,7 +174,7 @@ class ClaimRow:
     when: float
 
 
-def _claim_rows(rows: Sequence[sqlite3.Row]) -> list[ClaimRow]:
+def _claim_rows(rows: Sequence[Any]) -> list[ClaimRow]:
     return [ClaimRow(Claim(kind=r["kind"], speaker=r["speaker"], text=r["text"], start=r["start"], end=r["end"],
                            sentence=r["sentence"], score=r["score"], unconfirmed=bool(r["unconfirmed"]),
                            subject=r["subject"]), r["article_id"], r["title"], r["t"]) for r in rows]
@@ -255,8 +335,8 @@ def feed_rows(archive: Store) -> list[FeedRow]:
     """Every active feed's health (as `monitor status` reads it) and what it brought."""
     db = archive.db
     counts = {r["feed_id"]: r for r in db.execute(
-        "SELECT s.feed_id, COUNT(*) AS n, SUM(a.status = 'pending') AS pending, "
-        "SUM(a.status = 'backlog') AS backlog, MAX(a.first_seen_at) AS last FROM article_sources s "
+        "SELECT s.feed_id, COUNT(*) AS n, SUM(CASE WHEN a.status = 'pending' THEN 1 ELSE 0 END) AS pending, "
+        "SUM(CASE WHEN a.status = 'backlog' THEN 1 ELSE 0 END) AS backlog, MAX(a.first_seen_at) AS last FROM article_sources s "
         "JOIN articles a ON a.id = s.article_id GROUP BY s.feed_id")}
     rows: list[FeedRow] = []
     for r in db.execute("SELECT * FROM feeds WHERE active = 1 ORDER BY name COLLATE NOCASE, id"):
@@ -290,11 +370,13 @@ class Message:
 def messages(archive: Store, limit: int = 50, offset: int = 0) -> list[Message]:
     """Digests and alerts in the outbox, newest first (sent, pending and failed); mail only:
     a channel's post is a copy of the same news in Markdown."""
+    concat = "group_concat(DISTINCT al.entity)" if archive.backend == "sqlite" else \
+        "string_agg(DISTINCT al.entity, ',')"
     rows = archive.db.execute(
         "SELECT o.id, o.kind, o.digest, o.subject, o.recipients, o.status, o.created_at, o.sent_at, "
         "(SELECT COUNT(*) FROM digest_marks d WHERE d.outbox_id = o.id) + "
         "(SELECT COUNT(*) FROM alerts al WHERE al.outbox_id = o.id) AS n, "
-        "(SELECT group_concat(DISTINCT al.entity) FROM alerts al WHERE al.outbox_id = o.id) AS entities "
+        f"(SELECT {concat} FROM alerts al WHERE al.outbox_id = o.id) AS entities "
         "FROM outbox o WHERE o.channel IS NULL ORDER BY o.id DESC LIMIT ? OFFSET ?", (limit, offset))
     return [Message(r["id"], r["kind"], r["digest"], r["subject"], len(json.loads(r["recipients"])), r["status"],
                     r["created_at"], r["sent_at"], r["n"], tuple((r["entities"] or "").split(",")) if r["entities"]

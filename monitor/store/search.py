@@ -1,5 +1,9 @@
-"""Full-text search over the archive for the web console: the FTS5 query, the plan that walks the
-archive newest first, snippets and claim highlighting. Read-only, on an Archive connection."""
+"""Full-text search over the archive for the web console: the query, the plan that walks the
+archive newest first, snippets and claim highlighting. Read-only, on an Archive connection.
+
+SQLite searches its FTS5 index (article_fts), PostgreSQL the articles' `search` tsvector (GIN);
+the user's text is parsed once (_TERM) into either engine's query, never pasted into SQL. Only
+the page query and the snippets differ per engine; the rest is shared."""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from monitor.store.archive import WHEN_SQL
 from monitor.store.db import Connection, Store
+from monitor.store.schema_pg import FOLD_SQL
 
 # Marks around a matching word in a snippet; chosen because feed text never carries them
 # (control characters are cleaned at ingestion) and the web layer escapes everything else.
@@ -31,6 +37,31 @@ def fts_query(text: str) -> str:
         if words:
             parts.append('"' + " ".join(words) + '"' + ("*" if star and not phrase else ""))
     return " ".join(parts)
+
+
+def ts_query(text: str) -> str:
+    """The same words as PostgreSQL tsquery text ('simple' configuration, folded in SQL as the
+    index is): words joined by &, a "phrase" as 'w1' <-> 'w2', a prefix as 'word':*. Every word
+    is a quoted lexeme, so no input is a tsquery syntax error; it is passed as a parameter."""
+    parts: list[str] = []
+    for phrase, word, star in _TERM.findall(text):
+        words = _WORD.findall(phrase) if phrase else [word]
+        if not words:
+            continue
+        lexemes = [_lexeme(w) for w in words]
+        if len(lexemes) > 1:
+            parts.append("(" + " <-> ".join(lexemes) + ")")
+        else:
+            parts.append(lexemes[0] + (":*" if star and not phrase else ""))
+    return " & ".join(parts)
+
+
+def _lexeme(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+# The tsquery of a parameter, folded as the `search` column folds the text (schema_pg v7).
+TSQUERY_SQL = f"to_tsquery('simple', {FOLD_SQL.format('?')})"
 
 
 @dataclass(frozen=True)
@@ -157,35 +188,65 @@ def search(archive: Store, q: SearchQuery) -> SearchPage:
     if q.text.strip() and not match:
         return SearchPage(q, (), 0, False, error="no words to search for")
     db = archive.db
-    source, params, sparse = _plan(db, q, match)
     offset = (max(q.page, 1) - 1) * q.per_page
-    order = f"ORDER BY {WHEN_SQL} DESC, a.id DESC"
-    if sparse:
-        # At most a few thousand candidates: one pass gives the page and the count.
-        every = db.execute(f"SELECT a.id, {WHEN_SQL} AS t {source} {order}", params).fetchall()
-        found, total, capped = every[offset:offset + q.per_page + 1], len(every), False
-    else:
-        found = db.execute(f"SELECT a.id, {WHEN_SQL} AS t {source} {order} LIMIT ? OFFSET ?",
-                           (*params, q.per_page + 1, offset)).fetchall()
-        if match and q == SearchQuery(text=q.text, page=q.page, per_page=q.per_page):
-            # Words alone: the index counts its matches exactly without reading an article.
-            total, capped = db.execute(f"SELECT COUNT(*) FROM ({_FTS_SET})", (match,)).fetchone()[0], False
-        else:
-            total = db.execute(f"SELECT COUNT(*) FROM (SELECT 1 {source} LIMIT {MAX_COUNTED + 1})",
-                               params).fetchone()[0]
-            total, capped = min(total, MAX_COUNTED), total > MAX_COUNTED
+    pg = archive.backend == "postgresql"
+    if pg:
+        match = ts_query(q.text)
+    found, total, capped = (_page_pg if pg else _page_sqlite)(db, q, match, offset)
     shown = [(r["id"], r["t"]) for r in found[:q.per_page]]
     outlets = _outlets(db, [i for i, _ in shown])
     marks = ",".join("?" * len(shown))
     rows = {r["id"]: r for r in db.execute(
         f"SELECT id, title, url, substr(text, 1, 400) AS lead FROM articles WHERE id IN ({marks})",
         [i for i, _ in shown])} if shown else {}
-    snippets = _snippets(db, [i for i, _ in shown], match) if match else {}
+    snippets = (_snippets_pg if pg else _snippets)(db, [i for i, _ in shown], match) if match else {}
     hits = tuple(SearchHit(id=i, title=rows[i]["title"], url=rows[i]["url"], when=t, outlets=outlets[i],
                            snippet=snippets.get(i) or _lead(rows[i]["lead"]),
                            claims=_claim_hits(db, i, match, q))
                  for i, t in shown if i in rows)
     return SearchPage(q, hits, int(total), len(found) > q.per_page, capped=capped)
+
+
+def _page_sqlite(db: Connection, q: SearchQuery, match: str, offset: int) -> tuple[list[Any], int, bool]:
+    """(one page + 1 of (id, t) rows, total, capped) from the FTS5 index and the SQLite plan."""
+    source, params, sparse = _plan(db, q, match)
+    order = f"ORDER BY {WHEN_SQL} DESC, a.id DESC"
+    if sparse:
+        # At most a few thousand candidates: one pass gives the page and the count.
+        every = db.execute(f"SELECT a.id, {WHEN_SQL} AS t {source} {order}", params).fetchall()
+        return every[offset:offset + q.per_page + 1], len(every), False
+    found = db.execute(f"SELECT a.id, {WHEN_SQL} AS t {source} {order} LIMIT ? OFFSET ?",
+                       (*params, q.per_page + 1, offset)).fetchall()
+    if match and _words_only(q):
+        # Words alone: the index counts its matches exactly without reading an article.
+        return found, db.execute(f"SELECT COUNT(*) FROM ({_FTS_SET})", (match,)).fetchone()[0], False
+    total = db.execute(f"SELECT COUNT(*) FROM (SELECT 1 {source} LIMIT {MAX_COUNTED + 1})", params).fetchone()[0]
+    return found, min(total, MAX_COUNTED), total > MAX_COUNTED
+
+
+def _page_pg(db: Connection, q: SearchQuery, match: str, offset: int) -> tuple[list[Any], int, bool]:
+    """The same from the `search` tsvector: PostgreSQL's planner picks between the GIN index and
+    the date index itself. Counts are exact for words alone, else capped at MAX_COUNTED."""
+    where: list[str] = [f"a.search @@ {TSQUERY_SQL}"] if match else []
+    params: list[object] = [match] if match else []
+    for m in _sets(q, ""):
+        where.append(f"a.id IN ({m.subquery})")
+        params.extend(m.params)
+    more, more_params = _row_filters(q)
+    clause = " AND ".join(where + more)
+    source = "FROM articles a" + (f" WHERE {clause}" if clause else "")
+    params += more_params
+    found = db.execute(f"SELECT a.id, {WHEN_SQL} AS t {source} ORDER BY {WHEN_SQL} DESC, a.id DESC "
+                       "LIMIT ? OFFSET ?", (*params, q.per_page + 1, offset)).fetchall()
+    if match and _words_only(q):
+        return found, int(db.execute(f"SELECT COUNT(*) {source}", params).fetchone()[0]), False
+    total = int(db.execute(f"SELECT COUNT(*) FROM (SELECT 1 {source} LIMIT {MAX_COUNTED + 1}) n",
+                           params).fetchone()[0])
+    return found, min(total, MAX_COUNTED), total > MAX_COUNTED
+
+
+def _words_only(q: SearchQuery) -> bool:
+    return q == SearchQuery(text=q.text, page=q.page, per_page=q.per_page)
 
 
 def _lead(text: str, chars: int = 240) -> str:
@@ -210,6 +271,47 @@ def _snippets(db: Connection, ids: Sequence[int], match: str) -> dict[int, str]:
             if row is not None:
                 found[i] = str(row[1])
     return found
+
+
+_HEADLINE = f"StartSel={HIT_START}, StopSel={HIT_END}, MaxWords={SNIPPET_TOKENS}, MinWords={SNIPPET_TOKENS // 2}"
+
+
+def _snippets_pg(db: Connection, ids: Sequence[int], match: str) -> dict[int, str]:
+    """ts_headline's passage of each article (the text's, else the title's). The index folds case
+    and accents, so the headline is taken over the folded text (same length, char for char) and
+    its marks are put back into the original text at the same places."""
+    if not ids:
+        return {}
+    found: dict[int, str] = {}
+    rows = db.execute(
+        f"SELECT a.id, a.title, a.text, {FOLD_SQL.format('a.title')} AS ftitle, {FOLD_SQL.format('a.text')} AS ftext, "
+        f"ts_headline('simple', {FOLD_SQL.format('a.title')}, q, ?) AS htitle, "
+        f"ts_headline('simple', {FOLD_SQL.format('a.text')}, q, ?) AS htext "
+        f"FROM articles a, {TSQUERY_SQL} q WHERE a.id = ANY(?)", (_HEADLINE, _HEADLINE, match, list(ids)))
+    for r in rows:
+        text = _unfold(r["text"], r["ftext"], r["htext"])
+        if HIT_START not in text and HIT_START in r["htitle"]:
+            text = _unfold(r["title"], r["ftitle"], r["htitle"])
+        found[r["id"]] = text
+    return found
+
+
+def _unfold(original: str, folded: str, headline: str) -> str:
+    """The headline's passage cut from the original text, marks where ts_headline put them, and
+    '…' where the passage does not reach an end of the text (as SQLite's snippet())."""
+    plain = headline.replace(HIT_START, "").replace(HIT_END, "")
+    at = folded.find(plain)
+    if at < 0 or len(folded) != len(original):
+        return headline  # lower() changed a length (never with the folding table): show it folded
+    out: list[str] = []
+    pos = at
+    for ch in headline:
+        if ch in (HIT_START, HIT_END):
+            out.append(ch)
+        else:
+            out.append(original[pos])
+            pos += 1
+    return ("…" if at > 0 else "") + "".join(out) + ("…" if pos < len(original) else "")
 
 
 def _claim_hits(db: Connection, article_id: int, match: str, q: SearchQuery) -> tuple[ClaimHit, ...]:

@@ -1,4 +1,4 @@
-"""`monitor web`: check where to listen, open the archive read-only, serve with uvicorn."""
+"""`monitor web`: check where to listen, open the archive (SQLite or PostgreSQL) read-only, serve with uvicorn."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from monitor.config.types import Config
 from monitor.errors import ConfigError
-from monitor.store.archive import Archive
+from monitor.store.archive import open_archive
 from monitor.web.app import build_app
 from monitor.web.security import is_loopback
 
@@ -59,7 +59,7 @@ def serve(config: Config, override: str | None = None) -> int:
     import uvicorn
 
     listen = resolve_listen(config, override)
-    app = build_app(config, Archive(config.database), token=listen.token, loopback_only=is_loopback(listen.host))
+    app = build_app(config, open_archive(config.store, config.database), token=listen.token, loopback_only=is_loopback(listen.host))
     print(f"monitor web: http://{'[' + listen.host + ']' if ':' in listen.host else listen.host}:{listen.port}/"
           + (" (bearer token required)" if listen.token else ""), flush=True)
     uvicorn.run(app, host=listen.host, port=listen.port, log_level="warning", server_header=False,

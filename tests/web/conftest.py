@@ -1,5 +1,8 @@
 """The console's tests share one state built by the real pipeline (see web_state.py) and one
-application over it (its NLP pipeline is built once, on the first page that needs it)."""
+application over it (its NLP pipeline is built once, on the first page that needs it).
+
+`state` is built twice, on each backend (a SQLite file, a PostgreSQL database), so every test
+using it or the app runs on both; `sqlite_state` is the SQLite one alone (browser tests)."""
 
 from __future__ import annotations
 
@@ -22,13 +25,32 @@ BASE = "http://127.0.0.1:8080"
 
 
 @pytest.fixture(scope="session")
-def state(tmp_path_factory: pytest.TempPathFactory) -> State:
+def sqlite_state(tmp_path_factory: pytest.TempPathFactory) -> State:
     return build_state(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def state(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[State]:
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_state")
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database()
+    yield build_state(tmp_path_factory.mktemp("web-pg"), store_url=url)
+    server.drop_database(url)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `-m "not postgresql"` leaves out the PostgreSQL half (its server is asked for at run time).
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("state") == "postgresql":
+            item.add_marker(pytest.mark.postgresql)
 
 
 @pytest.fixture(scope="session")
 def app(state: State) -> Iterator[Starlette]:
-    archive = Archive(state.database)
+    archive = Archive(state.target)
     yield build_app(state.config, archive)
     archive.close()
 

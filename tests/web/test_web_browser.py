@@ -50,6 +50,12 @@ def browser() -> Iterator[Any]:
     driver.quit()
 
 
+@pytest.fixture(scope="session")
+def state(sqlite_state: State) -> State:
+    """SQLite only: the browser sees the same pages on either backend (test_web_pages checks both)."""
+    return sqlite_state
+
+
 @pytest.fixture(scope="module")
 def base(state: State) -> Iterator[str]:
     archive = Archive(state.database)

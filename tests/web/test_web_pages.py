@@ -6,10 +6,6 @@ word): it must be visible as text, and no page may carry anything that runs.
 
 from __future__ import annotations
 
-import hashlib
-import sqlite3
-from pathlib import Path
-
 import httpx
 import lxml.html
 import pytest
@@ -20,15 +16,13 @@ PAGES = ["/", "/search?q=europa", "/search?q=altman", "/actors/sam_altman", "/ac
 
 
 def article_id(state: State, title: str) -> int:
-    with sqlite3.connect(state.database) as db:
-        row = db.execute("SELECT a.id FROM articles a WHERE a.title = ?", (title,)).fetchone()
-    assert row is not None, title
-    return int(row[0])
+    rows = state.rows("SELECT a.id FROM articles a WHERE a.title = ?", (title,))
+    assert rows, title
+    return int(rows[0][0])
 
 
 def message_id(state: State, kind: str) -> int:
-    with sqlite3.connect(state.database) as db:
-        return int(db.execute("SELECT MIN(id) FROM outbox WHERE kind = ?", (kind,)).fetchone()[0])
+    return int(state.rows("SELECT MIN(id) FROM outbox WHERE kind = ?", (kind,))[0][0])
 
 
 async def page(client: httpx.AsyncClient, path: str) -> lxml.html.HtmlElement:
@@ -216,7 +210,7 @@ async def test_digest_archive_shows_each_mail_in_a_sandboxed_frame(client: httpx
 
 
 async def test_entity_tester_explains_matches_and_stores_nothing(client: httpx.AsyncClient, state: State) -> None:
-    before = fingerprint(state.database)
+    before = state.fingerprint()
     response = await client.post("/entities/test", data={
         "text": "«Siamo pronti a investire <b>in Italia</b>», ha detto Sam Altman. Kimbal Musk non c'entra."})
     assert response.status_code == 200
@@ -226,17 +220,12 @@ async def test_entity_tester_explains_matches_and_stores_nothing(client: httpx.A
     assert [m[:2] for m in mentions] == [["Sam Altman", "Sam Altman"]] and mentions[0][3]
     claims = [texts(r, "td") for r in doc.xpath("//h2[.='Claims']/following-sibling::table[1]/tbody/tr")]
     assert claims[0][:3] == ["quote", "Sam Altman", "Siamo pronti a investire <b>in Italia</b>"] and claims[0][3]
-    assert fingerprint(state.database) == before
+    assert state.fingerprint() == before
 
 
 async def test_the_console_never_writes_the_database(client: httpx.AsyncClient, state: State) -> None:
-    before = fingerprint(state.database)
+    before = state.fingerprint()
     for path in [*PAGES, "/api/search?q=musk", f"/stories/{article_id(state, SCRIPT_TITLE)}"]:
         assert (await client.get(path)).status_code == 200
-    assert fingerprint(state.database) == before
+    assert state.fingerprint() == before
 
-
-def fingerprint(database: Path) -> list[tuple[str, str]]:
-    """The bytes of the database and its WAL (the -shm index may be touched by any reader)."""
-    files = [database, database.with_name(database.name + "-wal")]
-    return [(f.name, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files if f.exists()]

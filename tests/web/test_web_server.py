@@ -9,13 +9,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from web_server import running
 from web_state import State
 
-from monitor.config.types import WebConfig
+from monitor.config.types import StoreConfig, WebConfig
 from monitor.errors import ConfigError, StateError
-from monitor.store.archive import Archive
+from monitor.store.archive import Archive, open_archive
+from monitor.store.db import Store
 from monitor.web.app import build_app
 from monitor.web.server import resolve_listen
 
@@ -23,7 +25,7 @@ TOKEN = "s3cret-token-0123456789abcdef"
 
 
 def test_served_over_a_real_socket_with_the_host_checked(state: State) -> None:
-    archive = Archive(state.database)
+    archive = Archive(state.target)
     try:
         with running(build_app(state.config, archive)) as base:
             front = httpx.get(base + "/")
@@ -40,7 +42,7 @@ def test_served_over_a_real_socket_with_the_host_checked(state: State) -> None:
 
 
 def test_off_loopback_every_request_needs_the_token(state: State) -> None:
-    archive = Archive(state.database)
+    archive = Archive(state.target)
     try:
         app = build_app(state.config, archive, token=TOKEN, loopback_only=False)
         with running(app) as base, httpx.Client(base_url=base) as client:
@@ -97,3 +99,36 @@ def test_an_older_schema_is_not_migrated_by_the_console(tmp_path: Path) -> None:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 4
     with pytest.raises(StateError, match="does not exist yet"):
         Archive(tmp_path / "missing.sqlite3")
+
+
+def test_on_postgresql_the_console_reads_only_and_never_migrates(pg_url: str) -> None:
+    with pytest.raises(StateError, match="holds no monitor state yet: run the daemon"):
+        Archive(pg_url)  # an empty database
+    with pytest.raises(StateError, match="does not exist yet"):
+        Archive(pg_url.rsplit("/", 1)[0] + "/nessuna_base")
+    Store(pg_url).close()  # the daemon's store creates the schema
+    archive = Archive(pg_url)
+    assert archive.backend == "postgresql"
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        archive.db.execute("INSERT INTO digest_runs (digest, last_run_at) VALUES ('mattina', 0)")
+    archive.close()
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        db.execute("UPDATE monitor_schema SET version = 4")
+    with pytest.raises(StateError, match="schema version 4, this monitor expects .*restart the daemon"):
+        Archive(pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        assert db.execute("SELECT version FROM monitor_schema").fetchone() == (4,)
+        db.execute("UPDATE monitor_schema SET version = 99")
+    with pytest.raises(StateError, match="upgrade monitor"):
+        Archive(pg_url)
+
+
+def test_open_archive_follows_the_store_config(pg_url: str, tmp_path: Path) -> None:
+    Store(pg_url).close()
+    archive = open_archive(StoreConfig(url=pg_url), tmp_path / "unused.sqlite3")
+    assert archive.backend == "postgresql" and archive.url == pg_url
+    archive.close()
+    Store(tmp_path / "state.sqlite3").close()
+    local = open_archive(StoreConfig(), tmp_path / "state.sqlite3")
+    assert local.backend == "sqlite" and local.path == tmp_path / "state.sqlite3"
+    local.close()

@@ -7,17 +7,33 @@ import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.models import Analysis, Claim, Entry, EntryDecision
 from monitor.store import articles
 from monitor.store.archive import Archive
 from monitor.store.db import Store
 from monitor.store.schema import MIGRATIONS
-from monitor.store.search import SearchQuery, fts_query, highlight, query_terms, search
+from monitor.store.search import SearchQuery, fts_query, highlight, query_terms, search, ts_query
 from monitor.web.chart import daily_bars, nice_step
 from monitor.web.marks import Piece, claim_runs, hit_pieces, span_pieces
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 FTS_VERSION = 7  # the migration that adds the search index
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A writable store on either backend: a SQLite file, or a fresh PostgreSQL database."""
+    target = request.getfixturevalue("pg_url") if request.param == "postgresql" else tmp_path / "state.sqlite3"
+    return Store(target)
+
+
+def indexed(store: Store) -> int:
+    """How many articles the search index holds."""
+    if store.backend == "postgresql":
+        return int(store.db.execute("SELECT COUNT(*) FROM articles WHERE search IS NOT NULL").fetchone()[0])
+    return int(store.db.execute("SELECT COUNT(*) FROM article_fts_docsize").fetchone()[0])
 
 
 def titles(store: Store, text: str, **filters: object) -> list[str]:
@@ -66,8 +82,7 @@ def test_existing_rows_naming_an_actor_are_indexed_by_the_migration(tmp_path: Pa
     store.close()
 
 
-def test_the_index_follows_every_write_the_store_makes(tmp_path: Path) -> None:
-    store = Store(tmp_path / "state.sqlite3")
+def test_the_index_follows_every_write_the_store_makes(store: Store) -> None:
     first = insert(store, "a", "Altman a Milano", "«L'Europa è pronta», ha detto. Si parla di regolamentazione.")
     assert titles(store, "regolam*") == []  # stored, not analysed yet
     claim = Claim(kind="quote", speaker="sam_altman", text="L'Europa è pronta", start=1, end=18, sentence="s",
@@ -88,17 +103,16 @@ def test_the_index_follows_every_write_the_store_makes(tmp_path: Path) -> None:
     quiet = insert(store, "b", "Un visore nuovo", "Testo completo anche qui.")
     analysed(store, quiet, actor=False)
     assert titles(store, "completo") == ["Altman a Milano"]
-    assert store.db.execute("SELECT COUNT(*) FROM article_fts_docsize").fetchone()[0] == 1
+    assert indexed(store) == 1
     assert articles.prune(store, now=NOW, older_than=NOW + timedelta(days=1)) == 2
     assert titles(store, "completo") == [] and titles(store, "altman") == []
-    assert store.db.execute("SELECT COUNT(*) FROM article_fts_docsize").fetchone()[0] == 0  # indexed docs
+    assert indexed(store) == 0
     store.close()
 
 
-def test_the_archive_reads_beside_a_writer(tmp_path: Path) -> None:
-    store = Store(tmp_path / "state.sqlite3")
+def test_the_archive_reads_beside_a_writer(store: Store) -> None:
     analysed(store, insert(store, "a", "Primo", "uno"))
-    archive = Archive(store.path)
+    archive = Archive(store.url)
     assert titles(archive, "uno") == ["Primo"]
     analysed(store, insert(store, "b", "Secondo", "uno due"))  # written while the archive is open
     assert titles(archive, "uno") == ["Secondo", "Primo"]
@@ -119,6 +133,11 @@ def test_user_text_becomes_a_query_that_cannot_fail() -> None:
     assert fts_query("l'intelligenza") == '"l" "intelligenza"'
     assert fts_query('AND OR NOT ( ) " * : ^ -') == '"AND" "OR" "NOT"'
     assert fts_query("***") == ""
+    assert ts_query('"intelligenza artificiale" regol* Altman') == \
+        "('intelligenza' <-> 'artificiale') & 'regol':* & 'Altman'"
+    assert ts_query("l'intelligenza") == "'l' & 'intelligenza'"
+    assert ts_query('AND OR NOT ( ) " * : ^ - & | ! <->') == "'AND' & 'OR' & 'NOT'"
+    assert ts_query("***") == ""
 
 
 def test_chart_bars_scale_to_a_round_maximum() -> None:
@@ -149,3 +168,51 @@ def test_evidence_pieces_follow_mentions_and_claims() -> None:
         ("Siamo pronti", (), (0,)), ("Altman", (0,), ())]
     runs = claim_runs(span_pieces("ab", mentions=[(1, 2)], claims=[(0, 2)]))
     assert [(r.claim, [p.text for p in r.pieces]) for r in runs] == [(0, ["a", "b"])]
+
+
+def marked(text: str) -> list[str]:
+    return [part.split("\x03")[0] for part in text.split("\x02")[1:]]
+
+
+def test_search_means_the_same_on_both_engines(store: Store) -> None:
+    claim = Claim(kind="quote", speaker="sam_altman", text="Perché l'intelligenza artificiale serve", start=1,
+                  end=40, sentence="s", score=1.0)
+    first = insert(store, "a", "Il regolamento europeo",
+                   "«Perché l'intelligenza artificiale serve», ha detto. Si discute del regolamento a Bruxelles.")
+    analysed(store, first, claim)
+    second = insert(store, "b", "Perché la città cambia",
+                    "L'artificiale non è intelligenza: la città discute ancora, poi regola il traffico.")
+    analysed(store, second)
+    # Accents folded both ways, every word required, a trailing * a prefix, newest (last stored) first.
+    assert titles(store, "perche") == ["Perché la città cambia", "Il regolamento europeo"]
+    assert titles(store, "PERCHÉ citta") == ["Perché la città cambia"]
+    assert titles(store, "regol*") == ["Perché la città cambia", "Il regolamento europeo"]
+    assert titles(store, "regol") == []
+    # A phrase: its words next to each other, in order.
+    assert titles(store, '"intelligenza artificiale"') == ["Il regolamento europeo"]
+    assert titles(store, "intelligenza artificiale") == ["Perché la città cambia", "Il regolamento europeo"]
+    page = search(store, SearchQuery(text="regolamento"))
+    assert page.total == 1 and not page.capped and not page.more
+    hit = page.hits[0]
+    assert "regolamento" in marked(hit.snippet)
+    assert {w.lower() for w in marked(hit.snippet)} == {"regolamento"}
+    assert "\x02" not in hit.snippet.replace("\x02regolamento\x03", "")
+    accents = search(store, SearchQuery(text="bruxelles perche")).hits[0]
+    assert set(marked(accents.snippet)) == {"Perché", "Bruxelles"}  # marked in the original text
+    assert [c.text for c in accents.claims] == []  # the claim lacks "bruxelles"
+    assert [c.text for c in search(store, SearchQuery(text="perche artificiale")).hits[1].claims] == [
+        "\x02Perché\x03 l'intelligenza \x02artificiale\x03 serve"]
+    # Paging and counts.
+    one = search(store, SearchQuery(text="perche", per_page=1))
+    two = search(store, SearchQuery(text="perche", per_page=1, page=2))
+    assert (one.total, one.more, [h.title for h in one.hits]) == (2, True, ["Perché la città cambia"])
+    assert (two.total, two.more, [h.title for h in two.hits]) == (2, False, ["Il regolamento europeo"])
+    # Filters: speaker and kind on the same claim, dates, and no words at all.
+    assert titles(store, "perche", speaker="sam_altman", kind="quote") == ["Il regolamento europeo"]
+    assert titles(store, "perche", kind="reported") == []
+    assert titles(store, "perche", since=NOW.timestamp() + 1) == []
+    assert titles(store, "perche", until=NOW.timestamp() + 1) == ["Perché la città cambia", "Il regolamento europeo"]
+    assert titles(store, "", speaker="sam_altman") == ["Il regolamento europeo"]
+    assert search(store, SearchQuery(text="***")).error == "no words to search for"
+    for text in ['"AND (', "NEAR(", "-x", "zeta:b", "'; DROP TABLE articles; --", "x & y | !z", "o\\'", "zeta:* <->"]:
+        assert search(store, SearchQuery(text=text)).hits == ()  # answered, never a syntax error

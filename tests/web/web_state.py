@@ -9,13 +9,16 @@ must show them as text.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
+import psycopg
 from support.ingest_server import Route, serve
 from support.smtp_server import SmtpServer
 from support.world import write_config
@@ -38,6 +41,34 @@ class State:
     config: Config
     database: Path
     mails: int
+
+    @property
+    def target(self) -> str:
+        """The store the state is in: the SQLite path, or the PostgreSQL URL."""
+        return self.config.store_target
+
+    @property
+    def backend(self) -> str:
+        return self.config.store.backend
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """A query (SQLite's `?` spelling) on the state, through a connection of its own."""
+        if self.backend == "postgresql":
+            with psycopg.connect(self.target) as pg:
+                return [tuple(r) for r in pg.execute(sql.replace("?", "%s"), params)]
+        with sqlite3.connect(self.database) as db:
+            return [tuple(r) for r in db.execute(sql, params)]
+
+    def fingerprint(self) -> list[tuple[str, str]]:
+        """What changes when anything is written: SQLite, the bytes of the database and its WAL
+        (the -shm index may be touched by any reader); PostgreSQL, every table's rows."""
+        if self.backend == "postgresql":
+            tables = [r[0] for r in self.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                              "ORDER BY 1")]
+            return [(t, self.rows(f"SELECT md5(COALESCE(string_agg(x::text, '|' ORDER BY x::text), '')) "
+                                  f"FROM {t} x")[0][0]) for t in tables]
+        files = [self.database, self.database.with_name(self.database.name + "-wal")]
+        return [(f.name, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files if f.exists()]
 
 
 def _when(hours_ago: float) -> str:
@@ -81,15 +112,17 @@ OTHER = [
 ]
 
 
-def build_state(folder: Path) -> State:
-    """Poll both feeds, send the digest and any alert; return where the state is."""
+def build_state(folder: Path, store_url: str = "") -> State:
+    """Poll both feeds, send the digest and any alert; return where the state is (the SQLite
+    file in the folder's state/, or the PostgreSQL database `store_url`)."""
     routes = {"/fonte.xml": Route(body=_rss("Fonte", HOSTILE + PLAIN)),
               "/altra.xml": Route(body=_rss("Altra", OTHER))}
     with serve(routes) as http, SmtpServer() as smtp:
         config_path = write_config(folder, [(http.url("/fonte.xml"), "Fonte <b>bold</b>"),
                                             (http.url("/altra.xml"), "Altra Fonte")],
                                    smtp_port=smtp.port, backfill_hours=72, digest="0 8 * * *",
-                                   recipients=("redazione@example.com",))
+                                   recipients=("redazione@example.com",),
+                                   extra=f'\n[store]\nurl = "{store_url}"\n' if store_url else "")
         config = load_config(config_path)
         asyncio.run(_cycle(config))
         mails = len(smtp.messages)
@@ -106,9 +139,8 @@ async def _cycle(config: Config) -> None:
         await rt.aclose()
 
 
-def stored_titles(database: Path) -> list[str]:
-    with sqlite3.connect(database) as db:
-        return [r[0] for r in db.execute("SELECT title FROM articles ORDER BY id")]
+def stored_titles(state: State) -> list[str]:
+    return [r[0] for r in state.rows("SELECT title FROM articles ORDER BY id")]
 
 
 REAL_FEEDS = Path(__file__).resolve().parents[3] / "shared" / "real-feeds" / "it-news"
