@@ -2,7 +2,8 @@
 
 The database is opened read-only: status never creates a state directory, never migrates a schema
 under a running daemon, and never takes a write lock. Feeds in the config that the store has not
-seen yet are listed as "new" (never polled).
+seen yet are listed as "new" (never polled). On a shared store it also shows which daemon holds
+which leases (feeds being polled, messages being sent).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from monitor.config.types import Config
 from monitor.errors import StateError
 from monitor.models import BACKLOG, plural
 from monitor.store import articles, outbox
-from monitor.store.archive import Archive
-from monitor.store.db import dt
+from monitor.store.archive import open_archive
+from monitor.store.db import Store, dt
+from monitor.store.owners import daemon_of
 
 HEALTHS = ("ok", "problem", "failing", "disabled", "new")
 
@@ -63,16 +65,19 @@ def _empty_outbox() -> dict[str, Any]:
 def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any]:
     """Everything `monitor status` shows, as JSON-ready data."""
     now = now or datetime.now(UTC)
-    data: dict[str, Any] = {"database": str(config.database), "database_exists": config.database.exists()}
+    shared = config.store.backend == "postgresql"
+    data: dict[str, Any] = {"database": _safe(config.store_target), "store": config.store.backend,
+                            "database_exists": shared or config.database.exists(), "leases": []}
     rows: list[sqlite3.Row] = []
     runs: dict[str, sqlite3.Row] = {}
     box = _empty_outbox()
     backlog: dict[int, int] = {}
     backlog_total = 0
     if data["database_exists"]:
-        state = Archive(config.database)  # read-only, never migrates: safe beside the daemon
+        state = open_archive(config.store, config.database)  # read-only, never migrates: safe beside the daemon
         db = state.db
         try:
+            data["leases"] = _leases(state, now)
             rows = db.execute("SELECT * FROM feeds WHERE active = 1 ORDER BY id").fetchall()
             runs = {r["digest"]: r for r in db.execute(
                 "SELECT r.digest, r.last_run_at, (SELECT MAX(sent_at) FROM outbox o WHERE o.digest = r.digest "
@@ -82,7 +87,7 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
             backlog_total = int(db.execute("SELECT COUNT(*) FROM articles WHERE status = ?",
                                            (BACKLOG,)).fetchone()[0])
         except sqlite3.Error as exc:
-            raise StateError(f"cannot read the state database {config.database}: {exc}") from None
+            raise StateError(f"cannot read the state database {_safe(config.store_target)}: {exc}") from None
         finally:
             state.close()
     known = {r["config_url"] for r in rows}
@@ -101,6 +106,27 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
     return data
 
 
+def _safe(target: str) -> str:
+    from monitor.store.pg import safe_url
+
+    return safe_url(target) if target.startswith(("postgresql://", "postgres://")) else target
+
+
+def _leases(state: Store, now: datetime) -> list[dict[str, Any]]:
+    """Per daemon: the feeds it is polling and the messages it is sending now (live leases)."""
+    by: dict[str, dict[str, Any]] = {}
+    for table, column, what, extra in (("feeds", "leased", "feeds", ""),
+                                       ("outbox", "claimed", "messages", f" AND status = '{outbox.PENDING}'")):
+        for r in state.db.execute(f"SELECT {column}_by AS owner, COUNT(*) AS n, MAX({column}_until) AS until "
+                                  f"FROM {table} WHERE {column}_by IS NOT NULL AND {column}_until > ?{extra} "
+                                  f"GROUP BY {column}_by", (now.timestamp(),)):
+            entry = by.setdefault(daemon_of(r["owner"]), {"daemon": daemon_of(r["owner"]), "feeds": 0,
+                                                          "messages": 0, "until": None})
+            entry[what] += int(r["n"])
+            entry["until"] = max(filter(None, (entry["until"], _iso(r["until"]))), default=None)
+    return sorted(by.values(), key=lambda e: e["daemon"])
+
+
 def _when(value: str | None, zone: ZoneInfo | None) -> str | None:
     """An ISO time from the JSON view as an admin reads it: local time to the minute."""
     if not value or zone is None:
@@ -115,6 +141,8 @@ def format_status(data: dict[str, Any], zone: ZoneInfo | None = None) -> str:
     state = data["database"] + ("" if data["database_exists"] else
                                 "  (not created yet: nothing has run with this state directory; "
                                 "under systemd the daemon's state is in $STATE_DIRECTORY)")
+    if data.get("store") == "postgresql":
+        state += "  (PostgreSQL, shared)"
     counts = {h: sum(1 for f in data["feeds"] if f["health"] == h) for h in HEALTHS}
     lines = [f"state: {state}",
              f"feeds: {len(data['feeds'])} (" + ", ".join(f"{n} {h}" for h, n in counts.items() if n) + ")"
@@ -152,4 +180,9 @@ def format_status(data: dict[str, Any], zone: ZoneInfo | None = None) -> str:
     for d in data["digests"]:
         lines.append(f"  {d['name']} ('{d['schedule']}'): last run {t(d['last_run']) or 'never'}, "
                      f"last sent {t(d['last_sent']) or 'never'}")
+    if data.get("leases"):
+        lines.append("leases (who is working now):")
+    for lease in data.get("leases", []):
+        lines.append(f"  daemon {lease['daemon']}: polling {plural(lease['feeds'], 'feed', 'feeds')}, sending "
+                     f"{plural(lease['messages'], 'message', 'messages')} (held until {t(lease['until'])} at most)")
     return "\n".join(lines)
