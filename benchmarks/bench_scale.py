@@ -119,7 +119,16 @@ async def _daemon(config_path: Path, sync: Path, ident: int, timeout: float) -> 
             _write_json(sync / f"ready-{phase}-{ident}.json", {"pid": os.getpid(), "setup": setup})
             seen = await _wait_file(sync / f"go-{phase}", timeout)
             c0 = _cpu()
+            profile = os.environ.get("BENCH_PROFILE")  # a file prefix: cProfile of each cycle
+            if profile:
+                import cProfile
+
+                prof = cProfile.Profile()
+                prof.enable()
             outcomes = await pipeline.poll_feeds(rt)
+            if profile:
+                prof.disable()
+                prof.dump_stats(f"{profile}-{phase}-{ident}.prof")
             statuses: dict[str, int] = {}
             for o in outcomes:
                 statuses[o.status] = statuses.get(o.status, 0) + 1
@@ -150,7 +159,7 @@ class PgDatabases:
         sys.path.insert(0, str(HERE.parent))  # tests/ lives beside benchmarks/, not installed
         from tests.support.pg import PgServer  # lazily: only the PG parties need it
 
-        self.server = PgServer()
+        self.server = PgServer.launch()
 
     def create(self, party: str) -> str:
         if self.server is not None:
@@ -173,7 +182,7 @@ class PgDatabases:
 
     def close(self) -> None:
         if self.server is not None:
-            self.server.stop()
+            self.server.close()  # stops it and removes its data directory
             self.server = None
             return
         if not self.created:

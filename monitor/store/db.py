@@ -121,10 +121,10 @@ class Store:
     def _pg_transaction(self, serial: bool) -> Iterator[Connection]:
         from monitor.store.pg import WRITE_LOCK
 
-        self.db.execute("BEGIN")
+        # One round trip for both (client-side binding sends the simple query protocol, which
+        # takes several statements): a transaction's cost on PostgreSQL is its round trips.
+        self.db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})" if serial else "BEGIN")
         try:
-            if serial:
-                self.db.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
             yield self.db
             self.db.execute("COMMIT")
         except BaseException:
