@@ -18,7 +18,7 @@ from monitor.errors import StateError
 from monitor.ingest.politeness import clock_went_back_after
 from monitor.models import Analysis, Claim, OutgoingMessage
 from monitor.service.entries import upsert_entries
-from monitor.store import articles, feeds, outbox
+from monitor.store import articles, copy, feeds, outbox
 from monitor.store.copy import TABLES, copy_store
 from monitor.store.db import Store, ts
 from monitor.store.schema import MIGRATIONS
@@ -207,3 +207,19 @@ def test_an_unknown_column_or_table_is_refused(source: tuple[Path, dict[str, int
     db.close()
     with pytest.raises(StateError, match="has table.s. appunti that this monitor does not know; nothing copied"):
         copy_store(path, pg_url)
+
+
+@pytest.mark.parametrize(("tamper", "message"), [
+    ("DELETE FROM tombstones", "tombstones: 1 rows in the source but 0 in the copy; rolled back"),
+    ("UPDATE outbox SET raw = 'x'::bytea WHERE kind = 'alert'", "outbox: the copy's id, message_id, status, raw differ"),
+])
+def test_a_copy_that_does_not_verify_is_rolled_back(source: tuple[Path, dict[str, int]], pg_url: str,
+                                                    monkeypatch: pytest.MonkeyPatch, tamper: str, message: str) -> None:
+    # A fault between the copy and the commit, where the verification runs (inside the transaction).
+    path, _ = source
+    monkeypatch.setattr(copy, "_reset_identities", lambda db: db.execute(tamper))
+    with pytest.raises(StateError, match=message):
+        copy_store(path, pg_url)
+    store = Store(pg_url)
+    assert all(store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] == 0 for t in TABLES)
+    store.close()
