@@ -89,7 +89,7 @@ def copy_store(source: str | Path, target: str, *, password: str | None = None,
         src, upgraded_from = _open_source(src_path, stack)
         _check_tables(src, src_path)
         _refuse_data(target, password)
-        store = Store(target, password=password)
+        store = _open_target(target, password)
         stack.callback(store.close)
         report = CopyReport(source=f"SQLite {src_path}", target=store.describe, upgraded_from=upgraded_from)
         src.execute("BEGIN")  # one read snapshot for the copy and the verification
@@ -197,6 +197,21 @@ def _refuse_data(target: str, password: str | None) -> None:
         raise StateError(_holds_data(f"SQLite {path}", held))
 
 
+def _open_target(target: str, password: str | None) -> Store:
+    """The target Store, its schema created or brought to the newest version."""
+    if not target.startswith(("postgresql://", "postgres://")):
+        return Store(target)
+    import psycopg
+
+    from monitor.store.pg import safe_url
+
+    try:
+        return Store(target, password=password)
+    except psycopg.Error as exc:  # e.g. a role that may not create tables
+        raise StateError(f"cannot create the schema in the PostgreSQL store {safe_url(target)}: "
+                         f"{_first_line(exc)}") from None
+
+
 def _tables_with_rows(db: Connection, tables: Sequence[str]) -> list[str]:
     return [t for t in tables if db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is not None]
 
@@ -295,10 +310,24 @@ def _verify(src: sqlite3.Connection, db: Connection, report: CopyReport) -> None
                              "rolled back, nothing was written")
     for table, columns in CHECKSUMS.items():
         sql = f"SELECT {_quoted(columns)} FROM {table}"
-        if _checksum(src.execute(sql)) != _checksum(db.execute(sql)):
+        if _checksum(src.execute(sql)) != _checksum(_stream(db, sql)):
             raise StateError(f"{table}: the copy's {', '.join(columns)} differ from the source's; "
                              "rolled back, nothing was written")
         report.checksums.append(table)
+
+
+def _stream(db: Connection, sql: str) -> Iterator[Any]:
+    """The rows of a query a batch at a time (the outbox's bytes can be large): on PostgreSQL
+    through a server-side cursor, which a plain execute would fetch whole."""
+    from monitor.store.pg import PgConnection
+
+    if not isinstance(db, PgConnection):
+        yield from db.execute(sql)
+        return
+    with db.conn.cursor(name="monitor_copy_verify") as cursor:
+        cursor.itersize = BATCH
+        cursor.execute(sql)
+        yield from cursor
 
 
 def _checksum(rows: Any) -> int:

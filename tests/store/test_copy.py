@@ -7,10 +7,13 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 from support.sample_state import ALERT_RAW, DIGEST_RAW, ETAG, LAST_MODIFIED, NOW, SINCE, build_state, entry
 
 from monitor.config.types import FeedConfig
@@ -223,3 +226,17 @@ def test_a_copy_that_does_not_verify_is_rolled_back(source: tuple[Path, dict[str
     store = Store(pg_url)
     assert all(store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] == 0 for t in TABLES)
     store.close()
+
+
+def test_a_role_that_may_not_create_tables_is_a_clear_error(source: tuple[Path, dict[str, int]], pg_url: str) -> None:
+    path, _ = source
+    role = f"lettore_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        with pytest.raises(StateError, match=f"cannot create the schema in the PostgreSQL store postgresql://{role}@.*"
+                                             "permission denied for schema public"):
+            copy_store(path, pg_url.replace("//monitor@", f"//{role}@", 1))
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
