@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from support.pg import PgServer
 from support.sample_state import ALERT_RAW, DIGEST_RAW, ETAG, LAST_MODIFIED, NOW, SINCE, build_state, entry
 
 from monitor.config.types import FeedConfig
@@ -240,3 +241,24 @@ def test_a_role_that_may_not_create_tables_is_a_clear_error(source: tuple[Path, 
     finally:
         with psycopg.connect(pg_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_a_wrong_password_is_a_clear_error_and_the_right_one_works(source: tuple[Path, dict[str, int]],
+                                                                    pg_server: PgServer) -> None:
+    """A server of its own that asks for passwords (the session's trusts every loopback login)."""
+    path, _ = source
+    if not pg_server.owned:
+        pytest.skip("needs a server of our own to require passwords")
+    with PgServer.launch() as server:
+        url = server.create_database()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("ALTER ROLE monitor PASSWORD 'giusta-123'")
+            assert server.datadir is not None
+            (server.datadir / "pg_hba.conf").write_text("host all all 127.0.0.1/32 scram-sha-256\n")
+            admin.execute("SELECT pg_reload_conf()")
+        with pytest.raises(StateError, match="cannot connect to the PostgreSQL store postgresql://monitor@127.*"
+                                             "password authentication failed") as err:
+            copy_store(path, url, password="sbagliata-456")
+        assert "sbagliata" not in str(err.value) and "giusta" not in str(err.value)
+        report = copy_store(path, url, password="giusta-123")
+        assert report.rows > 0 and report.target == f"PostgreSQL {url}"
