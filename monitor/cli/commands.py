@@ -296,3 +296,9 @@ def cmd_web(args: argparse.Namespace) -> int:
     from monitor.web.server import serve
 
     return serve(load_config(args.config), args.listen)
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from monitor.cli.store import migrate
+
+    return migrate(args.source, args.target, password_env=args.password_env, password_file=args.password_file)

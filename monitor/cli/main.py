@@ -118,6 +118,22 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     p.add_argument("--listen", metavar="HOST:PORT",
                    help="address to listen on (default: web.listen, 127.0.0.1:8080); not loopback needs web.token_file")
+    p = sub.add_parser("store", help="copy the state into another store (e.g. SQLite to PostgreSQL)")
+    ssub = p.add_subparsers(dest="store_command", required=True, metavar="ACTION")
+    q = ssub.add_parser("migrate", help="copy a SQLite state into an empty PostgreSQL (or SQLite) store",
+                        description=(
+                            "Copy an existing SQLite state (feeds with their validators, articles, mentions, "
+                            "claims, the outbox, digest marks, alerts) into an empty store, keeping every id, "
+                            "in one transaction; verify the row counts and checksums before committing; the "
+                            "source is opened read-only and left untouched. Stop the daemon first: what it "
+                            "writes after the copy starts is not copied. Then point store.url at the target."))
+    q.add_argument("--from", dest="source", required=True, metavar="SRC",
+                   help="the SQLite state: sqlite:PATH or a path (e.g. /var/lib/monitor/monitor.sqlite3)")
+    q.add_argument("--to", dest="target", required=True, metavar="DST",
+                   help="postgresql://USER@HOST[:PORT]/DB (password apart), or sqlite:PATH")
+    q.add_argument("--password-env", default="MONITOR_STORE_PASSWORD", metavar="VAR",
+                   help="environment variable holding the target's password (default MONITOR_STORE_PASSWORD)")
+    q.add_argument("--password-file", default="", metavar="FILE", help="file holding the target's password")
     return parser
 
 

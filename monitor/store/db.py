@@ -88,7 +88,9 @@ class Store:
     def describe(self) -> str:
         """The engine and where it is, for logs, status and sd_notify (never a password)."""
         if self.backend == "postgresql":
-            return f"PostgreSQL {self.path}"
+            from monitor.store.pg import safe_url
+
+            return f"PostgreSQL {safe_url(self.url)}"  # not self.path: a Path folds the URL's "//"
         return f"SQLite {self.path}"
 
     def close(self) -> None:
