@@ -51,14 +51,24 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
         known = KnownArticles(rows=_known_rows(db, all_keys),
                               tombstoned=frozenset(_existing(db, "SELECT key FROM tombstones WHERE key IN ({})",
                                                              wanted)))
-        created: dict[int, int] = {}  # the decider's reference for a batch-created article -> its id
-        for decision in decide(known):
+        decisions = list(decide(known))
+        # New articles get their ids first and go in as one statement (a row is a round trip
+        # on PostgreSQL); the decider refers to them by -(entry index + 1).
+        inserts = [d for d in decisions if d.action == "insert"]
+        fresh = iter(_reserve_ids(store, db, len(inserts)))
+        created: dict[int, int] = {-(d.entry + 1): next(fresh) for d in inserts}
+        db.executemany(
+            "INSERT INTO articles (id, guid_key, url_key, fp_key, url, title, text, published_at, "
+            "first_seen_at, content_hash, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(created[-(d.entry + 1)], *all_keys[d.entry], entries[d.entry].url, entries[d.entry].title,
+              entries[d.entry].text, ts(entries[d.entry].published), ts(now), entries[d.entry].content_hash,
+              d.status or PENDING) for d in inserts])
+        for decision in decisions:
             entry, keys = entries[decision.entry], all_keys[decision.entry]
             if decision.action == "skip":
                 continue
             if decision.action == "insert":
-                article_id = _insert(db, entry, keys, now, decision.status or PENDING)
-                created[-(decision.entry + 1)] = article_id
+                article_id = created[-(decision.entry + 1)]
                 if decision.status == ANALYZED:
                     quiet.append(article_id)
                 elif decision.status == PENDING:
@@ -89,28 +99,31 @@ def _existing(db: Connection, query: str, keys: set[str]) -> set[str]:
 
 
 def _known_rows(db: Connection, all_keys: Sequence[tuple[str | None, ...]]) -> tuple[KnownArticle, ...]:
-    """Every stored article holding one of the keys: one query per key column, not per entry."""
+    """Every stored article holding one of the keys: one query for a feed's entries (each key
+    column's IN list on its own index), not one per entry or per column."""
     rows: dict[int, KnownArticle] = {}
-    for n, column in enumerate(_KEY_COLUMNS):
-        ordered = sorted({k for keys in all_keys if (k := keys[n])})
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start:start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for r in db.execute("SELECT id, guid_key, url_key, fp_key, status, content_hash FROM articles "
-                                f"WHERE {column} IN ({marks})", chunk):
-                rows[r["id"]] = KnownArticle(r["id"], r["guid_key"], r["url_key"], r["fp_key"], r["status"],
-                                             r["content_hash"])
+    columns = [sorted({k for keys in all_keys if (k := keys[n])}) for n in range(len(_KEY_COLUMNS))]
+    for start in range(0, max(map(len, columns), default=0), _CHUNK):
+        chunks = [(column, values[start:start + _CHUNK]) for column, values in zip(_KEY_COLUMNS, columns, strict=True)
+                  if values[start:start + _CHUNK]]
+        where = " OR ".join(f"{column} IN ({','.join('?' * len(chunk))})" for column, chunk in chunks)
+        for r in db.execute(f"SELECT id, guid_key, url_key, fp_key, status, content_hash FROM articles WHERE {where}",
+                            [v for _, chunk in chunks for v in chunk]):
+            rows[r["id"]] = KnownArticle(r["id"], r["guid_key"], r["url_key"], r["fp_key"], r["status"],
+                                         r["content_hash"])
     return tuple(rows.values())
 
 
-def _insert(db: Connection, entry: Entry, keys: tuple[str | None, ...], now: datetime,
-            status: str) -> int:
-    cur = db.execute(
-        "INSERT INTO articles (guid_key, url_key, fp_key, url, title, text, published_at, "
-        "first_seen_at, content_hash, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (*keys, entry.url, entry.title, entry.text, ts(entry.published), ts(now),
-         entry.content_hash, status))
-    return int(cur.fetchone()[0])
+def _reserve_ids(store: Store, db: Connection, n: int) -> list[int]:
+    """Ids for n new articles, inside the (serial) transaction that inserts them."""
+    if n == 0:
+        return []
+    if store.backend == "postgresql":
+        return [r[0] for r in db.execute(
+            "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, ?)", (n,))]
+    # SQLite gives a new row max(id) + 1 (no AUTOINCREMENT); the write lock keeps it ours.
+    top = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM articles").fetchone()[0])
+    return list(range(top + 1, top + n + 1))
 
 
 def _update(db: Connection, article_id: int, entry: Entry, keys: tuple[str | None, ...],
@@ -190,8 +203,11 @@ def _save_many(db: Connection, results: Sequence[tuple[int, Analysis]],
         marks = ",".join("?" * len(chunk))
         for r in db.execute(f"SELECT id, entities FROM articles WHERE id IN ({marks})", chunk):
             before[r["id"]] = set(json.loads(r["entities"]))
-    db.executemany("DELETE FROM mentions WHERE article_id = ?", ids)
-    db.executemany("DELETE FROM claims WHERE article_id = ?", ids)
+    for start in range(0, len(ids), 500):
+        chunk = [i for (i,) in ids[start:start + 500]]
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM mentions WHERE article_id IN ({marks})", chunk)
+        db.execute(f"DELETE FROM claims WHERE article_id IN ({marks})", chunk)
     mentions, claims = [], []
     for article_id, analysis in results:
         mentions += [(article_id, m.entity, m.text, m.start, m.end, int(m.in_title)) for m in analysis.mentions]
@@ -212,10 +228,17 @@ def _save_many(db: Connection, results: Sequence[tuple[int, Analysis]],
 
 def published_elsewhere(store: Store, norms: Iterable[str], article_id: int) -> set[str]:
     """Which of these normalised claim texts another article already carries."""
-    # One indexed probe per text that stops at the first copy: a widely quoted sentence can have
-    # thousands of rows, and collecting them all (SELECT DISTINCT … IN) grew with the database.
-    query = "SELECT 1 FROM claims WHERE norm = ? AND article_id != ? LIMIT 1"
-    return {n for n in set(norms) if store.db.execute(query, (n, article_id)).fetchone() is not None}
+    # One indexed probe per text that stops at the first copy (EXISTS): a widely quoted sentence
+    # can have thousands of rows, and collecting them all (SELECT DISTINCT … IN) grew with the
+    # database. The probes go as one statement: a statement is a round trip on PostgreSQL.
+    wanted = sorted(set(norms))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 100):
+        chunk = wanted[start:start + 100]
+        query = " UNION ALL ".join(["SELECT ? WHERE EXISTS (SELECT 1 FROM claims WHERE norm = ? AND article_id != ?)"]
+                                   * len(chunk))
+        found.update(r[0] for r in store.db.execute(query, [v for n in chunk for v in (n, n, article_id)]))
+    return found
 
 
 def _save_one(db: Connection, article_id: int, analysis: Analysis, norm: Normaliser) -> set[str]:
