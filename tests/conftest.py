@@ -16,7 +16,9 @@ PG_FIXTURES = {"pg_server", "pg_url"}
 
 
 def _on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    """CI (as CI services set it), or MONITOR_REQUIRE_POSTGRESQL (set by .ci/run itself)."""
+    return any(os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+               for name in ("CI", "MONITOR_REQUIRE_POSTGRESQL"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
