@@ -45,8 +45,10 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
     quiet: list[int] = []
     backlog: list[int] = []
     sources: list[tuple[int, int, str | None, float | None]] = []
-    with store.transaction() as db:
-        all_keys = [entry_keys(entry) for entry in entries]
+    all_keys = [entry_keys(entry) for entry in entries]
+    # Scoped to the entries' keys: another daemon recording other articles runs beside this
+    # one; one recording an entry with one of these keys waits, then sees it known.
+    with store.transaction(keys=[k for keys in all_keys for k in keys if k]) as db:
         wanted = {k for keys in all_keys for k in keys if k}
         known = KnownArticles(rows=_known_rows(db, all_keys),
                               tombstoned=frozenset(_existing(db, "SELECT key FROM tombstones WHERE key IN ({})",
@@ -182,7 +184,8 @@ def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]],
     `alerts` decides, in the same transaction, which alerts the results owe: a crash after the
     commit leaves them owed (queued on restart), never forgotten.
     """
-    with store.transaction() as db:
+    # Scoped to these articles: another daemon saving other articles' analyses runs beside it.
+    with store.transaction(keys=[f"article:{article_id}" for article_id, _ in results]) as db:
         if len({article_id for article_id, _ in results}) != len(results):
             newly = {article_id: _save_one(db, article_id, analysis, norm) for article_id, analysis in results}
         else:

@@ -97,15 +97,18 @@ class Store:
         self.db.close()
 
     @contextmanager
-    def transaction(self, *, serial: bool = True) -> Iterator[Connection]:
+    def transaction(self, *, serial: bool = True, keys: Iterable[str] = ()) -> Iterator[Connection]:
         """BEGIN … COMMIT; rolled back on any exception so no half-written state stays.
 
         Serial (the default): no other writer of this store, in any process, runs at the same
-        time (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-level advisory lock). A
-        transaction that locks its own rows (FOR UPDATE SKIP LOCKED) passes serial=False.
+        time (SQLite: BEGIN IMMEDIATE; PostgreSQL: the write lock, an advisory lock, held
+        exclusively). With `keys` (article keys or ids) a PostgreSQL transaction holds the write
+        lock shared and a lock per key instead: transactions about other articles (another
+        daemon's feeds) run beside it, every serial one still waits. A transaction that locks
+        its own rows (FOR UPDATE SKIP LOCKED) passes serial=False.
         """
         if self.backend == "postgresql":
-            with self._pg_transaction(serial) as db:
+            with self._pg_transaction(serial, sorted(set(keys))) as db:
                 yield db
             return
         try:
@@ -120,12 +123,12 @@ class Store:
             raise
 
     @contextmanager
-    def _pg_transaction(self, serial: bool) -> Iterator[Connection]:
-        from monitor.store.pg import WRITE_LOCK
+    def _pg_transaction(self, serial: bool, keys: list[str]) -> Iterator[Connection]:
+        from monitor.store.pg import begin_sql
 
-        # One round trip for both (client-side binding sends the simple query protocol, which
-        # takes several statements): a transaction's cost on PostgreSQL is its round trips.
-        self.db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})" if serial else "BEGIN")
+        # One round trip for BEGIN and the locks (client-side binding sends the simple query
+        # protocol, which takes several statements): a transaction's cost is its round trips.
+        self.db.execute(begin_sql(serial, keys))
         try:
             yield self.db
             self.db.execute("COMMIT")

@@ -10,6 +10,7 @@ NULL or used in a CASE needs no declared type.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -26,6 +27,25 @@ if TYPE_CHECKING:
 # this alert still owed, is this slot free) hold until it commits, across every daemon. Writes
 # are short (ms); the long parts (fetching, parsing, NLP, SMTP) run outside any transaction.
 WRITE_LOCK = 0x6D6F6E69  # "moni"
+
+
+def begin_sql(serial: bool, keys: list[str]) -> str:
+    """BEGIN and the transaction's locks, as one text: the write lock exclusive (serial), or
+    shared plus one lock per key, taken in a fixed (sorted) order so two transactions never
+    wait on each other in a circle."""
+    if not serial:
+        return "BEGIN"
+    if not keys:
+        return f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+    numbers = sorted({_key_lock(k) for k in keys})
+    return (f"BEGIN; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}); "
+            f"SELECT pg_advisory_xact_lock(k) FROM unnest(ARRAY[{','.join(map(str, numbers))}]::bigint[]) "
+            "WITH ORDINALITY AS t(k, n) ORDER BY n")
+
+
+def _key_lock(key: str) -> int:
+    """A key's lock number: 64 bits of its hash (a collision only serialises two transactions)."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 class Row(tuple[Any, ...]):
