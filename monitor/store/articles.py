@@ -21,7 +21,7 @@ from monitor.models import (
     StoredArticle,
     entry_keys,
 )
-from monitor.store.db import Connection, Store, dt, ts
+from monitor.store.db import Connection, Store, dt, later, later_many, ts
 from monitor.store.outbox import owe_alerts
 
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
@@ -59,8 +59,8 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
         inserts = [d for d in decisions if d.action == "insert"]
         fresh = iter(_reserve_ids(store, db, len(inserts)))
         created: dict[int, int] = {-(d.entry + 1): next(fresh) for d in inserts}
-        db.executemany(
-            "INSERT INTO articles (id, guid_key, url_key, fp_key, url, title, text, published_at, "
+        later_many(
+            db, "INSERT INTO articles (id, guid_key, url_key, fp_key, url, title, text, published_at, "
             "first_seen_at, content_hash, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(created[-(d.entry + 1)], *all_keys[d.entry], entries[d.entry].url, entries[d.entry].title,
               entries[d.entry].text, ts(entries[d.entry].published), ts(now), entries[d.entry].content_hash,
@@ -83,8 +83,8 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
                 if decision.status == PENDING:
                     todo.append(article_id)
             sources.append((article_id, feed_id, entry.url, ts(now)))
-        db.executemany("INSERT OR IGNORE INTO article_sources (article_id, feed_id, link, seen_at) "
-                       "VALUES (?, ?, ?, ?)", sources)
+        later_many(db, "INSERT OR IGNORE INTO article_sources (article_id, feed_id, link, seen_at) "
+                   "VALUES (?, ?, ?, ?)", sources)
     return Recorded(todo, quiet, backlog)
 
 
@@ -132,13 +132,13 @@ def _update(db: Connection, article_id: int, entry: Entry, keys: tuple[str | Non
             decision: EntryDecision, now: datetime) -> None:
     guid_key, url_key, _ = keys
     if decision.set_guid:
-        db.execute("UPDATE articles SET guid_key = ? WHERE id = ?", (guid_key, article_id))
+        later(db, "UPDATE articles SET guid_key = ? WHERE id = ?", (guid_key, article_id))
     if decision.set_url:
-        db.execute("UPDATE articles SET url_key = ?, url = ? WHERE id = ?", (url_key, entry.url, article_id))
+        later(db, "UPDATE articles SET url_key = ?, url = ? WHERE id = ?", (url_key, entry.url, article_id))
     if decision.status is not None:
-        db.execute("UPDATE articles SET title = ?, text = ?, content_hash = ?, updated_at = ?, status = ? "
-                   "WHERE id = ?", (entry.title, entry.text, entry.content_hash, ts(now), decision.status,
-                                    article_id))
+        later(db, "UPDATE articles SET title = ?, text = ?, content_hash = ?, updated_at = ?, status = ? "
+                  "WHERE id = ?", (entry.title, entry.text, entry.content_hash, ts(now), decision.status,
+                                   article_id))
 
 
 def article_text(store: Store, article_id: int) -> tuple[str, str]:
@@ -209,8 +209,8 @@ def _save_many(db: Connection, results: Sequence[tuple[int, Analysis]],
     for start in range(0, len(ids), 500):
         chunk = [i for (i,) in ids[start:start + 500]]
         marks = ",".join("?" * len(chunk))
-        db.execute(f"DELETE FROM mentions WHERE article_id IN ({marks})", chunk)
-        db.execute(f"DELETE FROM claims WHERE article_id IN ({marks})", chunk)
+        later(db, f"DELETE FROM mentions WHERE article_id IN ({marks})", chunk)
+        later(db, f"DELETE FROM claims WHERE article_id IN ({marks})", chunk)
     mentions, claims = [], []
     for article_id, analysis in results:
         mentions += [(article_id, m.entity, m.text, m.start, m.end, int(m.in_title)) for m in analysis.mentions]
@@ -218,14 +218,15 @@ def _save_many(db: Connection, results: Sequence[tuple[int, Analysis]],
         ordered = list(analysis.key_claims) + [c for c in analysis.claims if c not in analysis.key_claims]
         claims += [(article_id, ranks.get(id(c)), c.kind, c.speaker, c.subject, c.text, c.start, c.end,
                     c.sentence, c.score, int(c.unconfirmed), norm(c.text)) for c in ordered]
-    db.executemany(
-        "INSERT INTO mentions (article_id, entity, surface, start, \"end\", in_title) VALUES (?,?,?,?,?,?)", mentions)
-    db.executemany(
-        "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, \"end\", sentence, "
+    later_many(
+        db, "INSERT INTO mentions (article_id, entity, surface, start, \"end\", in_title) VALUES (?,?,?,?,?,?)",
+        mentions)
+    later_many(
+        db, "INSERT INTO claims (article_id, rank, kind, speaker, subject, text, start, \"end\", sentence, "
         "score, unconfirmed, norm) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", claims)
-    db.executemany("UPDATE articles SET status = ?, entities = ?, salience = ? WHERE id = ?",
-                   [(ANALYZED, json.dumps(list(a.entities)), json.dumps(a.salience), article_id)
-                    for article_id, a in results])
+    later_many(db, "UPDATE articles SET status = ?, entities = ?, salience = ? WHERE id = ?",
+               [(ANALYZED, json.dumps(list(a.entities)), json.dumps(a.salience), article_id)
+                for article_id, a in results])
     return {article_id: set(a.entities) - before.get(article_id, set()) for article_id, a in results}
 
 

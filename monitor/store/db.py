@@ -14,11 +14,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from monitor.config.types import StoreConfig
 from monitor.errors import StateError
 from monitor.store.schema import MIGRATIONS
+
+if TYPE_CHECKING:
+    from monitor.store.pg import PgConnection
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -47,6 +50,26 @@ def ts(value: datetime | None) -> float | None:
 
 def dt(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def later(db: Connection, sql: str, params: Sequence[Any] = ()) -> None:
+    """A write inside a transaction whose result nobody reads (no rowcount, no RETURNING): on
+    PostgreSQL it travels with the transaction's next statement or its COMMIT (one round trip
+    for many writes); on SQLite it runs now, as SQLite costs no round trip."""
+    defer = getattr(db, "later", None)
+    if defer is not None:
+        defer(sql, params)
+    else:
+        db.execute(sql, params)
+
+
+def later_many(db: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """executemany, deferred like later()."""
+    defer = getattr(db, "later_many", None)
+    if defer is not None:
+        defer(sql, rows)
+    else:
+        db.executemany(sql, rows)
 
 
 def open_store(config: StoreConfig, sqlite_path: Path) -> Store:
@@ -126,15 +149,15 @@ class Store:
     def _pg_transaction(self, serial: bool, keys: list[str]) -> Iterator[Connection]:
         from monitor.store.pg import begin_sql
 
-        # One round trip for BEGIN and the locks (client-side binding sends the simple query
-        # protocol, which takes several statements): a transaction's cost is its round trips.
-        self.db.execute(begin_sql(serial, keys))
+        # BEGIN and the locks wait for the transaction's first statement and go with it (one
+        # round trip): on PostgreSQL a transaction's cost is its round trips.
+        pg = cast("PgConnection", self.db)
+        pg.later(begin_sql(serial, keys))  # sent with the transaction's first statement
         try:
             yield self.db
-            self.db.execute("COMMIT")
+            pg.execute("COMMIT")
         except BaseException:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
+            pg.rollback()
             raise
 
     def write(self, sql: str, params: tuple[object, ...]) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.models import OutgoingMessage
-from monitor.store.db import Connection, Store, dt, ts
+from monitor.store.db import Connection, Store, dt, later_many, ts
 from monitor.store.owners import owner_alive, process_owner, task_owner
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -108,7 +108,7 @@ def owe_alerts(db: Connection, owed: Sequence[tuple[int, str]], now: datetime) -
 
     An article already alerted (or held) for the entity owes nothing again.
     """
-    db.executemany("INSERT OR IGNORE INTO alerts (article_id, entity, outbox_id, created_at, state) "
+    later_many(db, "INSERT OR IGNORE INTO alerts (article_id, entity, outbox_id, created_at, state) "
                    "VALUES (?, ?, NULL, ?, ?)", [(a, e, ts(now), OWED) for a, e in owed])
 
 

@@ -115,6 +115,8 @@ class PgConnection:
     def __init__(self, url: str, password: str | None) -> None:
         self.url, self._password = url, password
         self._conn: psycopg.Connection[Any] | None = None
+        self._pending: list[str] = []
+        self._mogrifier: psycopg.ClientCursor[Any] | None = None
         self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -141,31 +143,51 @@ class PgConnection:
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return self._conn is not None and not self._conn.closed and \
+        return bool(self._pending) or self._conn is not None and not self._conn.closed and \
             self._conn.info.transaction_status != TransactionStatus.IDLE
+
+    # Statements whose result nobody reads (BEGIN and its locks, the writes of a transaction)
+    # wait here and travel with the next statement that is read, or with COMMIT: one round trip
+    # instead of one each. Client-side binding renders each with its values; the simple query
+    # protocol takes them as one text. An error in one surfaces at that next statement, inside
+    # the same transaction, which then rolls back as any failed transaction does.
+
+    def later(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._pending.append(self._render(sql, tuple(params)))
+
+    def later_many(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
+        self._pending.extend(self._render(text, values) for text, values in _statements(sql, seq))
+
+    def rollback(self) -> None:
+        """End a failed transaction: unsent statements are dropped, a begun one rolled back."""
+        self._pending.clear()
+        if self.in_transaction:
+            self.execute("ROLLBACK")
+
+    def _render(self, sql: str, values: tuple[Any, ...]) -> str:
+        if not values:
+            return translate(sql, False)
+        if self._mogrifier is None or self._mogrifier.connection is not self.conn:
+            import psycopg
+
+            self._mogrifier = psycopg.ClientCursor(self.conn)
+        return self._mogrifier.mogrify(translate(sql), values)
 
     def execute(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.ClientCursor[Any]:
         values = tuple(params or ())
-        return self._run(lambda c: c.execute(translate(sql, bool(values)), values or None))
+        if not self._pending:
+            return self._run(lambda c: c.execute(translate(sql, bool(values)), values or None))
+        text = "; ".join([*self._pending, self._render(sql, values)])
+        self._pending.clear()
+        return self._run(lambda c: _last_result(c.execute(text)))
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
-        rows = [tuple(r) for r in seq]
-        if not rows:
-            return
-        upper = sql.upper()
-        # Not with RETURNING (callers read one row per set) nor DO UPDATE (one statement may not
-        # update a row twice).
-        if (values := _VALUES.search(sql)) is not None and " RETURNING " not in upper and "DO UPDATE" not in upper:
-            # An INSERT of one row per parameter set becomes one statement per 500 rows: a row
-            # costs a round trip on PostgreSQL and nothing on SQLite, where executemany stays.
-            group, head, tail = values.group(1), sql[:values.start(1)], sql[values.end(1):]
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[start:start + _ROWS_PER_INSERT]
-                many = head + ", ".join([group] * len(chunk)) + tail
-                flat = tuple(v for row in chunk for v in row)
-                self._run(lambda c, many=many, flat=flat: c.execute(translate(many), flat))
-            return
-        self._run(lambda c: c.cursor().executemany(translate(sql), rows))
+        statements = _statements(sql, seq)
+        if len(statements) == 1 and not self._pending:
+            self._run(lambda c: c.execute(translate(statements[0][0]), statements[0][1]))
+        elif statements:
+            self._pending.extend(self._render(text, values) for text, values in statements[:-1])
+            self.execute(*statements[-1])
 
     def _run(self, call: Any) -> Any:
         import psycopg
@@ -180,6 +202,7 @@ class PgConnection:
             raise
 
     def drop(self) -> None:
+        self._pending.clear()
         if self._conn is not None:
             self._conn.close()
         self._conn = None
@@ -225,6 +248,28 @@ def migrate_pg(db: PgConnection) -> None:
     finally:
         if db._conn is not None and not db._conn.closed:
             db.execute("SELECT pg_advisory_unlock(?)", (MIGRATE_LOCK,))
+
+
+def _statements(sql: str, seq: Iterable[Sequence[Any]]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements an executemany amounts to: an INSERT of one row per parameter set becomes
+    one statement per 500 rows (a statement is a round trip on PostgreSQL, nothing on SQLite);
+    not with RETURNING (callers read one row per set) nor DO UPDATE (one statement may not
+    update a row twice). Anything else: one statement per set."""
+    rows = [tuple(r) for r in seq]
+    upper = sql.upper()
+    values = _VALUES.search(sql)
+    if values is None or " RETURNING " in upper or "DO UPDATE" in upper:
+        return [(sql, row) for row in rows]
+    group, head, tail = values.group(1), sql[:values.start(1)], sql[values.end(1):]
+    return [(head + ", ".join([group] * len(chunk)) + tail, tuple(v for row in chunk for v in row))
+            for chunk in (rows[i:i + _ROWS_PER_INSERT] for i in range(0, len(rows), _ROWS_PER_INSERT))]
+
+
+def _last_result(cursor: Any) -> Any:
+    """After several statements in one text, the cursor on the last one's result."""
+    while cursor.nextset():
+        pass
+    return cursor
 
 
 def _connection_lost(exc: Exception) -> bool:
