@@ -49,10 +49,8 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
     # Scoped to the entries' keys: another daemon recording other articles runs beside this
     # one; one recording an entry with one of these keys waits, then sees it known.
     with store.transaction(keys=[k for keys in all_keys for k in keys if k]) as db:
-        wanted = {k for keys in all_keys for k in keys if k}
-        known = KnownArticles(rows=_known_rows(db, all_keys),
-                              tombstoned=frozenset(_existing(db, "SELECT key FROM tombstones WHERE key IN ({})",
-                                                             wanted)))
+        rows, tombstoned = _lookup(db, all_keys)
+        known = KnownArticles(rows=rows, tombstoned=tombstoned)
         decisions = list(decide(known))
         # New articles get their ids first and go in as one statement (a row is a round trip
         # on PostgreSQL); the decider refers to them by -(entry index + 1).
@@ -91,29 +89,30 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
 _KEY_COLUMNS = ("guid_key", "url_key", "fp_key")
 
 
-def _existing(db: Connection, query: str, keys: set[str]) -> set[str]:
-    found: set[str] = set()
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start:start + _CHUNK]
-        found.update(r[0] for r in db.execute(query.format(",".join("?" * len(chunk))), chunk))
-    return found
-
-
-def _known_rows(db: Connection, all_keys: Sequence[tuple[str | None, ...]]) -> tuple[KnownArticle, ...]:
-    """Every stored article holding one of the keys: one query for a feed's entries (each key
-    column's IN list on its own index), not one per entry or per column."""
+def _lookup(db: Connection, all_keys: Sequence[tuple[str | None, ...]],
+            ) -> tuple[tuple[KnownArticle, ...], frozenset[str]]:
+    """Every stored article holding one of the keys, and the keys of pruned articles among them:
+    one query for a feed's entries (each key column's IN list on its own index, the tombstones
+    beside them), not one per entry, per column or per table."""
     rows: dict[int, KnownArticle] = {}
+    tombstoned: set[str] = set()
     columns = [sorted({k for keys in all_keys if (k := keys[n])}) for n in range(len(_KEY_COLUMNS))]
-    for start in range(0, max(map(len, columns), default=0), _CHUNK):
+    wanted = sorted({k for keys in all_keys for k in keys if k})
+    for start in range(0, len(wanted), _CHUNK):
         chunks = [(column, values[start:start + _CHUNK]) for column, values in zip(_KEY_COLUMNS, columns, strict=True)
                   if values[start:start + _CHUNK]]
-        where = " OR ".join(f"{column} IN ({','.join('?' * len(chunk))})" for column, chunk in chunks)
-        for r in db.execute(f"SELECT id, guid_key, url_key, fp_key, status, content_hash FROM articles WHERE {where}",
-                            [v for _, chunk in chunks for v in chunk]):
-            rows[r["id"]] = KnownArticle(r["id"], r["guid_key"], r["url_key"], r["fp_key"], r["status"],
-                                         r["content_hash"])
-    return tuple(rows.values())
+        where = " OR ".join(f"{column} IN ({','.join('?' * len(chunk))})" for column, chunk in chunks) or "0 = 1"
+        dead = wanted[start:start + _CHUNK]
+        query = (f"SELECT 'a' AS kind, id, guid_key, url_key, fp_key, status, content_hash FROM articles WHERE {where} "
+                 "UNION ALL SELECT 't', NULL, key, NULL, NULL, NULL, NULL FROM tombstones "
+                 f"WHERE key IN ({','.join('?' * len(dead))})")
+        for r in db.execute(query, [v for _, chunk in chunks for v in chunk] + dead):
+            if r["kind"] == "t":
+                tombstoned.add(r["guid_key"])
+            else:
+                rows[r["id"]] = KnownArticle(r["id"], r["guid_key"], r["url_key"], r["fp_key"], r["status"],
+                                             r["content_hash"])
+    return tuple(rows.values()), frozenset(tombstoned)
 
 
 def _reserve_ids(store: Store, db: Connection, n: int) -> list[int]:
