@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config.load import load_config
 from monitor.config.types import Config
-from monitor.errors import ConfigError, StopRequested, raise_stop, stop_exit_code
+from monitor.errors import ConfigError, StateError, StopRequested, raise_stop, stop_exit_code
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.parse import reader_warning
 from monitor.service import pipeline
@@ -183,13 +183,17 @@ class Daemon:
 
     async def _job(self, body: Callable[..., Awaitable[None]], *args: object) -> None:
         """A scheduled job; one the stop cancels ends quietly (APScheduler would log the
-        cancellation as an ERROR with a traceback). Store writes are transactions: none is half done."""
+        cancellation as an ERROR with a traceback). Store writes are transactions: none is half done.
+        A store that fails under a job (the PostgreSQL connection lost to a server restart) ends
+        that job with one line; its next run retries the work on a new connection."""
         try:
             await body(*args)
         except asyncio.CancelledError:
             if not self.stopping.is_set():
                 raise
             log.debug("%s cancelled by the stop", getattr(body, "__name__", body))
+        except StateError as exc:
+            log.error("%s job: %s", str(getattr(body, "__name__", body)).lstrip("_"), exc)
 
     def _schedule_digests(self) -> None:
         for job in self.scheduler.get_jobs():
