@@ -183,7 +183,9 @@ class Daemon:
 
     async def _job(self, body: Callable[..., Awaitable[None]], *args: object) -> None:
         """A scheduled job; one the stop cancels ends quietly (APScheduler would log the
-        cancellation as an ERROR with a traceback). Store writes are transactions: none is half done."""
+        cancellation as an ERROR with a traceback). Store writes are transactions: none is half done.
+        A store that fails under a job (the PostgreSQL connection lost to a server restart) ends
+        that job with one line; its next run retries the work on a new connection."""
         try:
             await body(*args)
         except asyncio.CancelledError:
@@ -193,7 +195,7 @@ class Daemon:
         except StateError as exc:
             # The store is unreachable (a PostgreSQL restart, a full disk): what was not
             # committed is redone at the job's next tick; the daemon stays up.
-            log.error("%s: %s; retrying at the next tick", getattr(body, "__name__", "job").lstrip("_"), exc)
+            log.error("%s job: %s", str(getattr(body, "__name__", body)).lstrip("_"), exc)
 
     def _schedule_digests(self) -> None:
         for job in self.scheduler.get_jobs():

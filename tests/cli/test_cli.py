@@ -91,9 +91,9 @@ def test_every_command_has_help(command: tuple[str, ...], capsys: pytest.Capture
 def test_the_command_list_is_complete() -> None:
     names = {c[0] for c in _subcommands() if c}
     assert names >= {"run", "once", "check", "analyze", "demo", "digest", "send-test", "status",
-                     "feeds", "entities"}
+                     "feeds", "entities", "store"}
     assert {c for c in _subcommands() if len(c) == 2} == {
-        ("feeds", "import"), ("feeds", "export"), ("entities", "list"), ("entities", "test")}
+        ("feeds", "import"), ("feeds", "export"), ("entities", "list"), ("entities", "test"), ("store", "migrate")}
 
 
 # -- entities ----------------------------------------------------------------------------------
