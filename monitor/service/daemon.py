@@ -10,11 +10,12 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config.load import load_config
@@ -32,6 +33,7 @@ from monitor.store.db import open_store
 log = logging.getLogger("monitor")
 POLL_TICK_SECONDS = 20.0
 OUTBOX_TICK_SECONDS = 60.0
+DIGEST_RETRY_SECONDS = 30.0
 KEEP_ARTICLES_DAYS = 60
 STOP_GRACE_SECONDS = 35.0  # a chat post in flight may take its whole 30 s timeout
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -227,11 +229,19 @@ class Daemon:
 
     async def _digest(self, name: str) -> None:
         digest = next((d for d in self.rt.config.digests if d.name == name), None)
-        if digest is not None:
+        if digest is None:
+            return
+        try:
             # The slot is the time the schedule fired: every daemon sharing the store computes
             # the same one, and the first to queue it wins.
             pipeline.run_digest(self.rt, digest, pipeline.digest_slot(self.rt, digest))
-            await pipeline.flush_outbox(self.rt)
+        except StateError:
+            # The store failed under the run (a PostgreSQL restart): try again shortly rather
+            # than at the next slot; the slot's key keeps a retry from sending it twice.
+            self.scheduler.add_job(self._job, DateTrigger(_now_local(self.rt) + timedelta(seconds=DIGEST_RETRY_SECONDS)),
+                                   args=[self._digest, name], id=f"digest-retry:{name}", replace_existing=True)
+            raise
+        await pipeline.flush_outbox(self.rt)
 
     async def _prune(self) -> None:
         now = self.rt.clock()
@@ -293,5 +303,5 @@ class Daemon:
         return f"{len(health)} feeds ({failing} failing), next poll {when}, outbox {pending} pending, store {backend}"
 
 
-def _now_local(rt: pipeline.Runtime) -> object:
+def _now_local(rt: pipeline.Runtime) -> datetime:
     return rt.clock().astimezone(rt.config.timezone)

@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 from support.ingest_server import IngestServer, Route, serve
+from support.pg import PgServer
 from support.smtp_server import SmtpServer
 from support.world import RECENT, Clock, feed, message_id, running, write_config
 
+from monitor.errors import StateError
 from monitor.service import pipeline
+from monitor.service.daemon import Daemon
 from monitor.store import feeds
 from monitor.store.owners import HOST
 from monitor.store.pg import safe_url
@@ -140,3 +143,31 @@ async def test_the_alert_cap_holds_across_daemons(shared: tuple[Path, IngestServ
 
 def test_the_store_is_named_without_its_password() -> None:
     assert safe_url("postgresql://monitor:segreto@db.example:5432/monitor") == "postgresql://monitor@db.example:5432/monitor"
+
+
+async def test_a_digest_run_the_store_fails_under_is_retried_shortly_and_sent_once(
+        tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL goes away while the scheduled digest runs: the job ends with one error line and
+    a retry half a minute later queues the slot (not the next day's slot); the retry after it
+    finds the slot taken and sends nothing more."""
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    url = pg_server.create_database()
+    routes = {"/f.xml": Route(body=feed(story(1)))}
+    with serve(routes) as http, SmtpServer() as smtp:
+        config = write_config(tmp_path, [(http.url("/f.xml"), "Fonte")], smtp_port=smtp.port,
+                              digest="0 7 * * *", extra=f'\n[store]\nurl = "{url}"\n')
+        async with running(config) as rt:
+            await pipeline.poll_feeds(rt)
+            daemon = Daemon(config, rt)
+            name = rt.config.digests[0].name
+            pg_server.stop()
+            try:
+                with pytest.raises(StateError, match="PostgreSQL"):
+                    await daemon._digest(name)
+            finally:
+                pg_server.start()
+            (retry,) = [j for j in daemon.scheduler.get_jobs() if j.id == f"digest-retry:{name}"]
+            assert timedelta(seconds=20) < retry.trigger.run_date - datetime.now(UTC) <= timedelta(seconds=31)
+            await daemon._digest(name)  # what the retry job runs: the store reconnects
+            await daemon._digest(name)  # a second run of the same slot: nothing more
+    assert len(smtp.messages) == 1
