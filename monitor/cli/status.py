@@ -109,7 +109,7 @@ def collect_status(config: Config, now: datetime | None = None) -> dict[str, Any
 def _safe(target: str) -> str:
     from monitor.store.pg import safe_url
 
-    return safe_url(target) if target.startswith(("postgresql://", "postgres://")) else target
+    return safe_url(target)  # a SQLite path comes back as it is
 
 
 def _leases(state: Store, now: datetime) -> list[dict[str, Any]]:

@@ -299,8 +299,8 @@ class Daemon:
         nxt = feeds.next_due(self.rt.store)
         pending = outbox.outbox_summary(self.rt.store, self.rt.clock())["pending"]
         when = nxt.astimezone(self.rt.config.timezone).strftime("%H:%M") if nxt else "-"
-        backend = "PostgreSQL (shared)" if self.rt.store.backend == "postgresql" else "SQLite"
-        return f"{len(health)} feeds ({failing} failing), next poll {when}, outbox {pending} pending, store {backend}"
+        return (f"{len(health)} feeds ({failing} failing), next poll {when}, outbox {pending} pending, "
+                f"store {self.rt.store.engine}")
 
 
 def _now_local(rt: pipeline.Runtime) -> datetime:

@@ -116,6 +116,11 @@ class Store:
             return f"PostgreSQL {safe_url(self.url)}"  # not self.path: a Path folds the URL's "//"
         return f"SQLite {self.path}"
 
+    @property
+    def engine(self) -> str:
+        """The engine's name for one-line status (systemd's STATUS=)."""
+        return "PostgreSQL (shared)" if self.backend == "postgresql" else "SQLite"
+
     def close(self) -> None:
         self.db.close()
 
