@@ -81,6 +81,9 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
                                  hold=hold, force=force)
         waiting.extend(leased[i] for i in interleave_hosts([f.url for f in leased]))
 
+    # Leases this runtime still holds from a cycle that broke off (its store connection lost
+    # before it could give them back) are stale: no poll of ours is running between cycles.
+    feeds.release_leases(rt.store, owner)
     try:
         if force:
             lease(1 << 30)  # every enabled feed once, leased up front: force ignores the schedule
