@@ -95,11 +95,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
         raise StateError(f"cannot read the state database {path}: {exc}") from None
     if version != len(MIGRATIONS):
         db.close()
-        newer = version > len(MIGRATIONS)
-        raise StateError(
-            f"the state database {path} has schema version {version}, this monitor expects "
-            f"{len(MIGRATIONS)}: " + ("upgrade monitor" if newer else
-                                      "restart the daemon (or run `monitor once`) to migrate it"))
+        raise _other_version(f"the state database {path}", version, len(MIGRATIONS))
     return db
 
 
@@ -141,12 +137,15 @@ def open_pg_read_only(url: str, password: str | None) -> Connection:
     version = int(row[0])
     if version != len(PG_MIGRATIONS):
         db.close()
-        newer = version > len(PG_MIGRATIONS)
-        raise StateError(
-            f"the PostgreSQL store {name} has schema version {version}, this monitor expects "
-            f"{len(PG_MIGRATIONS)}: " + ("upgrade monitor" if newer else
-                                         "restart the daemon (or run `monitor once`) to migrate it"))
+        raise _other_version(f"the PostgreSQL store {name}", version, len(PG_MIGRATIONS))
     return db
+
+
+def _other_version(store: str, version: int, expected: int) -> StateError:
+    """A reader never migrates: say who must (the daemon, or a newer monitor)."""
+    return StateError(f"{store} has schema version {version}, this monitor expects {expected}: "
+                      + ("upgrade monitor" if version > expected else
+                         "restart the daemon (or run `monitor once`) to migrate it"))
 
 
 def _indexed_by(archive: Store, index: str) -> str:
