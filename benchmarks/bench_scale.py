@@ -111,6 +111,8 @@ async def _daemon(config_path: Path, sync: Path, ident: int, timeout: float) -> 
     from monitor.service.daemon import open_runtime
 
     os.environ.pop("STATE_DIRECTORY", None)
+    if os.environ.get("BENCH_SWITCH"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     t0 = time.monotonic()
     rt = open_runtime(load_config(config_path))  # spaCy, parse workers, schema, feed sync
     setup = {"wall": time.monotonic() - t0, "cpu": _cpu()}

@@ -204,4 +204,12 @@ CREATE TABLE digest_slots (
 )
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
+# v10: the lease query walks the due feeds in order and stops after a batch (without an index
+# it sorted every feed for each batch: quadratic over a 10,000-feed cycle); the hourly alert cap
+# counts the last hour's alerts without reading them all.
+_V10 = """
+CREATE INDEX feeds_due ON feeds((COALESCE(next_check_at, 0)), id) WHERE active = 1 AND disabled_reason IS NULL;
+CREATE INDEX alerts_created ON alerts(created_at)
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]

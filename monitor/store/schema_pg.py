@@ -181,4 +181,9 @@ CREATE TABLE digest_slots (
 )
 """
 
-PG_MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9]
+_V10 = """
+CREATE INDEX feeds_due ON feeds((COALESCE(next_check_at, 0)), id) WHERE active = 1 AND disabled_reason IS NULL;
+CREATE INDEX alerts_created ON alerts(created_at)
+"""
+
+PG_MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10]
