@@ -80,6 +80,17 @@ class NlpConfig:
     rescan_days: float = 7.0
 
 
+def read_secret(file: str, variable: str, key: str) -> str | None:
+    """A secret from the named file (a systemd credential, say), else from the environment
+    variable; `key` names the file's setting in errors."""
+    if file:
+        try:
+            return Path(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(file, key, str(exc)) from exc
+    return os.environ.get(variable) or None
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str = "localhost"
@@ -93,12 +104,7 @@ class SmtpConfig:
 
     def password(self) -> str | None:
         """The password from the environment or the named file, never from the TOML."""
-        if self.password_file:
-            try:
-                return Path(self.password_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(self.password_file, "smtp.password_file", str(exc)) from exc
-        return os.environ.get(self.password_env) or None
+        return read_secret(self.password_file, self.password_env, "smtp.password_file")
 
     def password_source(self) -> str:
         """Where the password is read from, for messages that tell the operator what to set."""
@@ -170,12 +176,7 @@ class StoreConfig:
 
     def password(self) -> str | None:
         """The database password from the named file or the environment (None: none needed)."""
-        if self.password_file:
-            try:
-                return Path(self.password_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(self.password_file, "store.password_file", str(exc)) from exc
-        return os.environ.get(self.password_env) or None
+        return read_secret(self.password_file, self.password_env, "store.password_file")
 
 
 @dataclass(frozen=True)
