@@ -110,11 +110,13 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path: Path,
         time.sleep(rng.uniform(0.0, 1.5 if daemon else work_window))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
+        # A `once` may end by itself between the poll and the signal: a clean exit, not a kill.
+        code = finish(proc)
+        if code == -signal.SIGKILL:
             kills += 1
-            assert finish(proc) == -signal.SIGKILL
             phases[phase(log.read_text(errors="replace")[mark:])] += 1
         else:
-            assert finish(proc) == 0, log.read_text()[-3000:]
+            assert code == 0, log.read_text()[-3000:]
             completed += 1
     # Recovery: one clean daemon start (finishes analysis and sends what is due), one clean `once`.
     offset += STEP_MINUTES
