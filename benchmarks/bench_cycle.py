@@ -45,6 +45,16 @@ TARGETS = {"floor": 0.7, "peer": 5.0, "warm": 5.0, "rss_mb": 200.0}
 
 # --- workers: each runs in its own process and prints one JSON line ---------------------------
 
+def record(text: str) -> None:
+    """Append a run's report to RESULTS.md (created with its heading on first use)."""
+    if not RESULTS.exists():
+        RESULTS.write_text("# Benchmark results\n\nAppended by the scripts in this folder; newest last.\n\n",
+                           encoding="utf-8")
+    with RESULTS.open("a", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+    print(f"appended to {RESULTS}")
+
+
 def _cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
@@ -580,12 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     if not args.no_record:
-        if not RESULTS.exists():
-            RESULTS.write_text("# Benchmark results\n\nAppended by the scripts in this folder; newest last.\n\n",
-                               encoding="utf-8")
-        with RESULTS.open("a", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        print(f"appended to {RESULTS}")
+        record(text)
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -57,13 +57,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bench_cycle import _clean_env, _write_monitor_config, machine
+from bench_cycle import _clean_env, _write_monitor_config, machine, record
 from loopserve import FeedServers, FeedSpec
 from memsample import TreeSampler
 from synthfeeds import fixed_now
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
 PHASES = ("cold", "warm")
 TARGETS = {"pg2_speedup": 1.6, "pg1_vs_sqlite": 1.5}
 WARM_RESET_SQL = "UPDATE feeds SET next_check_at = NULL"
@@ -111,8 +110,6 @@ async def _daemon(config_path: Path, sync: Path, ident: int, timeout: float) -> 
     from monitor.service.daemon import open_runtime
 
     os.environ.pop("STATE_DIRECTORY", None)
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     t0 = time.monotonic()
     rt = open_runtime(load_config(config_path))  # spaCy, parse workers, schema, feed sync
     setup = {"wall": time.monotonic() - t0, "cpu": _cpu()}
@@ -522,9 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     if not args.no_record:
-        with RESULTS.open("a", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        print(f"appended to {RESULTS}")
+        record(text)
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
 

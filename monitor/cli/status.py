@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from monitor.config.types import Config
 from monitor.errors import StateError
 from monitor.models import BACKLOG, plural
-from monitor.store import articles, outbox
+from monitor.store import articles, feeds, outbox
 from monitor.store.archive import open_archive
 from monitor.store.db import Store, dt
 from monitor.store.owners import daemon_of
@@ -115,15 +115,12 @@ def _safe(target: str) -> str:
 def _leases(state: Store, now: datetime) -> list[dict[str, Any]]:
     """Per daemon: the feeds it is polling and the messages it is sending now (live leases)."""
     by: dict[str, dict[str, Any]] = {}
-    for table, column, what, extra in (("feeds", "leased", "feeds", ""),
-                                       ("outbox", "claimed", "messages", f" AND status = '{outbox.PENDING}'")):
-        for r in state.db.execute(f"SELECT {column}_by AS owner, COUNT(*) AS n, MAX({column}_until) AS until "
-                                  f"FROM {table} WHERE {column}_by IS NOT NULL AND {column}_until > ?{extra} "
-                                  f"GROUP BY {column}_by", (now.timestamp(),)):
-            entry = by.setdefault(daemon_of(r["owner"]), {"daemon": daemon_of(r["owner"]), "feeds": 0,
-                                                          "messages": 0, "until": None})
-            entry[what] += int(r["n"])
-            entry["until"] = max(filter(None, (entry["until"], _iso(r["until"]))), default=None)
+    for what, held in (("feeds", feeds.leases(state, now)), ("messages", outbox.claims(state, now))):
+        for owner, n, until in held:
+            daemon = daemon_of(owner)
+            entry = by.setdefault(daemon, {"daemon": daemon, "feeds": 0, "messages": 0, "until": None})
+            entry[what] += n
+            entry["until"] = max(filter(None, (entry["until"], until.isoformat() if until else None)), default=None)
     return sorted(by.values(), key=lambda e: e["daemon"])
 
 

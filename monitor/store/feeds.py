@@ -58,19 +58,17 @@ def active_feeds(store: Store) -> list[FeedState]:
     return [_state(r) for r in rows]
 
 
-def due_feeds(store: Store, now: datetime, *, horizon: datetime) -> list[FeedState]:
-    """Feeds whose next check has come; a next check after `horizon` (further away than any
-    schedule allows) means the clock went back, so that feed is due now too."""
-    rows = store.db.execute(
-        "SELECT * FROM feeds WHERE active = 1 AND disabled_reason IS NULL "
-        "AND (next_check_at IS NULL OR next_check_at <= ? OR next_check_at > ?) ORDER BY next_check_at, id",
-        (ts(now), ts(horizon))).fetchall()
-    return [_state(r) for r in rows]
-
-
 # A lease further away than its length plus an hour means the clock went back: it means nothing.
 _FREE = "(leased_by IS NULL OR leased_until <= ? OR leased_until > ?{dead})"
 _DUE = "(next_check_at IS NULL OR next_check_at <= ? OR next_check_at > ?)"
+
+
+def due_feeds(store: Store, now: datetime, *, horizon: datetime) -> list[FeedState]:
+    """Feeds whose next check has come; a next check after `horizon` (further away than any
+    schedule allows) means the clock went back, so that feed is due now too."""
+    rows = store.db.execute(f"SELECT * FROM feeds WHERE active = 1 AND disabled_reason IS NULL AND {_DUE} "
+                            "ORDER BY next_check_at, id", (ts(now), ts(horizon))).fetchall()
+    return [_state(r) for r in rows]
 
 
 def lease_due(store: Store, owner: str, now: datetime, *, horizon: datetime, limit: int, hold: timedelta,
@@ -109,10 +107,11 @@ def release_leases(store: Store, owner: str) -> None:
     store.write("UPDATE feeds SET leased_by = NULL, leased_until = NULL WHERE leased_by = ?", (owner,))
 
 
-def leases(store: Store) -> list[tuple[str, int, datetime | None]]:
-    """(owner, feeds held, latest expiry) for status."""
+def leases(store: Store, now: datetime | None = None) -> list[tuple[str, int, datetime | None]]:
+    """(owner, feeds held, latest expiry) for status; with `now`, only leases still running."""
+    live, args = (" AND leased_until > ?", (ts(now),)) if now is not None else ("", ())
     rows = store.db.execute("SELECT leased_by, COUNT(*) AS n, MAX(leased_until) AS until FROM feeds "
-                            "WHERE leased_by IS NOT NULL GROUP BY leased_by ORDER BY leased_by")
+                            f"WHERE leased_by IS NOT NULL{live} GROUP BY leased_by ORDER BY leased_by", args)
     return [(r["leased_by"], int(r["n"]), dt(r["until"])) for r in rows]
 
 

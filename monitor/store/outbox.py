@@ -255,6 +255,14 @@ def claim(store: Store, outbox_id: int, owner: str, now: datetime, hold: timedel
     return _outbox_row(row)
 
 
+def claims(store: Store, now: datetime) -> list[tuple[str, int, datetime | None]]:
+    """(owner, messages it is sending, latest expiry) of the claims still running, for status."""
+    rows = store.db.execute("SELECT claimed_by, COUNT(*) AS n, MAX(claimed_until) AS until FROM outbox "
+                            "WHERE claimed_by IS NOT NULL AND claimed_until > ? AND status = ? "
+                            "GROUP BY claimed_by ORDER BY claimed_by", (ts(now), PENDING))
+    return [(r["claimed_by"], int(r["n"]), dt(r["until"])) for r in rows]
+
+
 def release(store: Store, outbox_id: int, owner: str) -> None:
     """Give up a claim without recording an attempt (stopped, cancelled); no-op once recorded."""
     store.write("UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?",

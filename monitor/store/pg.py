@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -210,10 +210,6 @@ class PgConnection:
     def close(self) -> None:
         self.drop()
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
-        yield from self.execute(sql, params)
-
-
 # Held (session level) while the schema is checked and migrated: two daemons starting at once on
 # an empty database must not both create the tables.
 MIGRATE_LOCK = 0x6D6F6E6D  # "monm"
@@ -274,8 +270,7 @@ def _last_result(cursor: Any) -> Any:
 
 def _connection_lost(exc: Exception) -> bool:
     text = str(exc).lower()
-    return any(s in text for s in ("terminating connection", "server closed the connection", "connection",
-                                   "the database system is shutting down", "consuming input failed"))
+    return any(s in text for s in ("connection", "shutting down", "consuming input failed"))
 
 
 def _first_line(exc: Exception) -> str:
