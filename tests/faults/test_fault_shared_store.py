@@ -167,8 +167,8 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float, detail: Calla
         try:
             if check():
                 return
-        except (psycopg.errors.UndefinedTable, psycopg.OperationalError):
-            pass  # the first daemon has not created the schema yet; the server is restarting
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.OperationalError):
+            pass  # the first daemon has not created (or finished migrating) the schema yet; the server is restarting
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}\n{detail()}")
 
