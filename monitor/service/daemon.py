@@ -124,6 +124,9 @@ class Daemon:
         self.signum: int | None = None  # the signal that asked for the stop
         self.scheduler = AsyncIOScheduler(timezone=runtime.config.timezone)
         self.polled = False
+        # A job the store failed under may have stored articles it never analysed, or owed
+        # alerts it never queued: the next poll first does what a restart's recovery does.
+        self.store_failed = False
         self.watchdog: asyncio.Future[None] | None = None
 
     def stop(self, signum: int) -> None:
@@ -198,6 +201,7 @@ class Daemon:
             # The store is unreachable (a PostgreSQL restart, a full disk): what was not
             # committed is redone at the job's next tick; the daemon stays up.
             log.error("%s job: %s", str(getattr(body, "__name__", body)).lstrip("_"), exc)
+            self.store_failed = True
 
     def _schedule_digests(self) -> None:
         for job in self.scheduler.get_jobs():
@@ -209,6 +213,9 @@ class Daemon:
                                    max_instances=1, coalesce=True, misfire_grace_time=3600)
 
     async def _poll(self) -> None:
+        if self.store_failed:
+            await recover(self.rt)
+            self.store_failed = False
         await pipeline.poll_feeds(self.rt)
         if not self.polled:
             self.polled = True
