@@ -139,26 +139,28 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState, pages: PageBudget | None
         log.warning("feed %s failed (%d in a row): %s", feed.url, feed.consecutive_failures + 1, exc)
         return PollOutcome(feed.url, "failed", error=str(exc))
     now = rt.clock()
+    ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes
+    when = next_check(now, interval_minutes=interval, hints=replace(result.hints, ttl_minutes=ttl), failures=0,
+                      rng=rt.rng, jitter=rt.config.polling.jitter)
+    success = feeds.PollSuccess(feed.id, now, when, result.etag, result.last_modified, result.hints.moved_to, ttl)
     new_ids: list[int] = []
     quiet = 0
     if parsed is not None:
+        # The validators go in the transaction that records the entries: a crash before it
+        # commits fetches the feed again, never keeps validators for entries never stored.
         recorded = record_feed_entries(rt.store, feed.id, parsed.entries, now=now,
                                        first_poll=feed.first_polled is None,
-                                       backfill_hours=rt.config.polling.backfill_hours, may_mention=may_mention)
+                                       backfill_hours=rt.config.polling.backfill_hours, may_mention=may_mention,
+                                       then=success.write_in)
         new_ids, quiet = recorded.to_analyse, len(recorded.quiet)
         if recorded.backlog:  # said once, at the first poll: otherwise they wait unseen
             log.info("feed %s: %s kept as backlog, published before the %s-hour backfill window "
                      "(`monitor backfill --hours N` adds them to the next digest)", feed.url,
                      plural(len(recorded.backlog), "older entry", "older entries"),
                      f"{rt.config.polling.backfill_hours:.10g}")
-    # Validators are stored only after the entries: a crash in between re-fetches, never loses.
-    ttl = parsed.ttl_minutes if parsed else feed.ttl_minutes
-    when = next_check(now, interval_minutes=interval, hints=replace(result.hints, ttl_minutes=ttl), failures=0,
-                      rng=rt.rng, jitter=rt.config.polling.jitter)
-    feeds.record_success(rt.store, feed.id, now=now, next_check=when, etag=result.etag,
-                         last_modified=result.last_modified, new_url=result.hints.moved_to, ttl_minutes=ttl)
-    if parsed is not None:
         _record_problem(rt, feed, reading_problem(parsed))
+    else:
+        feeds.save_success(rt.store, success)
     if cfg is not None and cfg.full_text is not False:
         await _fetch_full_texts(rt, new_ids, cfg, pages or PageBudget())
     await analyze_articles(rt, new_ids, ready)

@@ -88,6 +88,7 @@ class Store:
     db: Connection
 
     def __init__(self, target: Path | str, *, password: str | None = None) -> None:
+        self.spare_ids: list[int] = []  # article ids taken from PostgreSQL's sequence, not used yet
         if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
             from monitor.store.pg import PgConnection, migrate_pg, safe_url
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from monitor.config.types import FeedConfig
 from monitor.models import FeedHealth
-from monitor.store.db import Store, dt, ts
+from monitor.store.db import Connection, Store, dt, later, ts
 from monitor.store.owners import owner_alive
 
 
@@ -121,16 +121,41 @@ def next_due(store: Store) -> datetime | None:
     return dt(row[0])
 
 
+@dataclass(frozen=True)
+class PollSuccess:
+    """A 200 or 304 to record: failures reset, the validators exactly as the server sent them."""
+
+    feed_id: int
+    now: datetime
+    next_check: datetime
+    etag: str | None
+    last_modified: str | None
+    new_url: str | None = None
+    ttl_minutes: int | None = None
+
+    def statement(self) -> tuple[str, tuple[object, ...]]:
+        now = ts(self.now)
+        return ("UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, last_polled_at = ?, "
+                "last_success_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
+                "consecutive_failures = 0, failing_since = NULL, last_error = NULL, "
+                "url = COALESCE(?, url), ttl_minutes = ?, leased_by = NULL, leased_until = NULL WHERE id = ?",
+                (self.etag, self.last_modified, ts(self.next_check), now, now, now, self.new_url,
+                 self.ttl_minutes, self.feed_id))
+
+    def write_in(self, db: Connection) -> None:
+        """Inside a transaction that records the entries the poll brought (record_entries' `then`)."""
+        later(db, *self.statement())
+
+
 def record_success(store: Store, feed_id: int, *, now: datetime, next_check: datetime,
                    etag: str | None, last_modified: str | None, new_url: str | None,
                    ttl_minutes: int | None = None) -> None:
-    """A 200 or 304: reset failures, keep the validators exactly as the server sent them."""
-    store.write(
-        "UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, last_polled_at = ?, "
-        "last_success_at = ?, first_polled_at = COALESCE(first_polled_at, ?), "
-        "consecutive_failures = 0, failing_since = NULL, last_error = NULL, "
-        "url = COALESCE(?, url), ttl_minutes = ?, leased_by = NULL, leased_until = NULL WHERE id = ?",
-        (etag, last_modified, ts(next_check), ts(now), ts(now), ts(now), new_url, ttl_minutes, feed_id))
+    save_success(store, PollSuccess(feed_id, now, next_check, etag, last_modified, new_url, ttl_minutes))
+
+
+def save_success(store: Store, success: PollSuccess) -> None:
+    """A poll that brought no entries to record (a 304): the success on its own."""
+    store.write(*success.statement())
 
 
 def record_problem(store: Store, feed_id: int, *, now: datetime, problem: str | None) -> None:

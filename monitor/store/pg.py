@@ -3,14 +3,15 @@
 The store's modules write one SQL text for both engines, in SQLite's spelling with `?`
 parameters. `PgConnection` gives them the part of sqlite3.Connection they use (execute,
 executemany, rows readable by position and by name) and rewrites the few spellings that differ
-(`?` → `%s`, `INSERT OR IGNORE` → `ON CONFLICT DO NOTHING`, `COLLATE NOCASE` → `lower()`).
-Parameters are bound on the client (psycopg's ClientCursor): like SQLite, a `?` compared with
-NULL or used in a CASE needs no declared type.
+(`INSERT OR IGNORE` → `ON CONFLICT DO NOTHING`, `COLLATE NOCASE` → `lower()`). Parameters are
+bound on the client, each `?` replaced by its value as an SQL literal: like SQLite, a `?`
+compared with NULL or used in a CASE needs no declared type.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -83,17 +84,20 @@ _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1024)
-def translate(sql: str, bound: bool = True) -> str:
-    """SQLite's spelling → PostgreSQL's, for the statements the store writes. Without parameters
-    (`bound` false) psycopg reads the text as it is, so a `%` stays single."""
-    if bound:
-        sql = sql.replace("%", "%%").replace("?", "%s")
+def translate(sql: str) -> str:
+    """SQLite's spelling → PostgreSQL's, for the statements the store writes (`?` stays)."""
     if _INSERT_IGNORE.match(sql):
         sql = _INSERT_IGNORE.sub("INSERT INTO", sql, count=1)
         found = _RETURNING.search(sql)
         at = found.start() if found else len(sql)
         sql = f"{sql[:at]} ON CONFLICT DO NOTHING{sql[at:]}"
     return _NOCASE.sub(r"lower(\1)", sql)
+
+
+@lru_cache(maxsize=1024)
+def _template(sql: str) -> list[str]:
+    """The translated statement split at its `?` parameters, for _render to join with values."""
+    return translate(sql).split("?")
 
 
 def safe_url(url: str) -> str:
@@ -117,6 +121,7 @@ class PgConnection:
         self._conn: psycopg.Connection[Any] | None = None
         self._pending: list[str] = []
         self._mogrifier: psycopg.ClientCursor[Any] | None = None
+        self._plain_strings = False
         self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -131,6 +136,9 @@ class PgConnection:
                              f"{_first_line(exc)}. Check store.url, the password (store.password_env / "
                              "store.password_file) and that the server accepts connections.") from None
         self._conn = conn
+        # A backslash in a string literal is a plain character (the default since PostgreSQL
+        # 9.1): doubling the quotes is then the whole escaping (_literal).
+        self._plain_strings = conn.info.parameter_status("standard_conforming_strings") == b"on"
         return conn
 
     @property
@@ -165,27 +173,51 @@ class PgConnection:
             self.execute("ROLLBACK")
 
     def _render(self, sql: str, values: tuple[Any, ...]) -> str:
+        """The statement with its values written in as SQL literals (client-side binding)."""
         if not values:
-            return translate(sql, False)
+            return translate(sql)
+        parts = _template(sql)
+        if len(parts) != len(values) + 1:
+            raise TypeError(f"the statement has {len(parts) - 1} parameters, {len(values)} values given")
+        out = [parts[0]]
+        for value, part in zip(values, parts[1:], strict=True):
+            out.append(self._literal(value))
+            out.append(part)
+        return "".join(out)
+
+    def _literal(self, value: Any) -> str:
+        # The store binds a handful of types; these are written here (a str is most of a
+        # statement's bytes, and psycopg's general path costs ~5x as much). Anything else, or a
+        # string on a server without standard_conforming_strings, goes through psycopg.
+        kind = type(value)
+        if value is None:
+            return "NULL"
+        if kind is str and self._plain_strings and "\0" not in value:
+            return "'" + value.replace("'", "''") + "'"
+        if kind is int or kind is float and math.isfinite(value):
+            text = repr(value)
+            return f"({text})" if text[0] == "-" else text  # "x - -1" must not become a comment
+        if kind is bool:
+            return "true" if value else "false"
+        if kind is bytes and self._plain_strings:
+            return f"'\\x{value.hex()}'::bytea"
+        return self._mogrify("%s", (value,))
+
+    def _mogrify(self, sql: str, values: tuple[Any, ...]) -> str:
         if self._mogrifier is None or self._mogrifier.connection is not self.conn:
             import psycopg
 
             self._mogrifier = psycopg.ClientCursor(self.conn)
-        return self._mogrifier.mogrify(translate(sql), values)
+        return self._mogrifier.mogrify(sql, values)
 
     def execute(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.ClientCursor[Any]:
-        values = tuple(params or ())
-        if not self._pending:
-            return self._run(lambda c: c.execute(translate(sql, bool(values)), values or None))
-        text = "; ".join([*self._pending, self._render(sql, values)])
+        text = "; ".join([*self._pending, self._render(sql, tuple(params or ()))])
         self._pending.clear()
         return self._run(lambda c: _last_result(c.execute(text)))
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> None:
         statements = _statements(sql, seq)
-        if len(statements) == 1 and not self._pending:
-            self._run(lambda c: c.execute(translate(statements[0][0]), statements[0][1]))
-        elif statements:
+        if statements:
             self._pending.extend(self._render(text, values) for text, values in statements[:-1])
             self.execute(*statements[-1])
 
