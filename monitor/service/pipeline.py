@@ -14,6 +14,7 @@ import email
 import email.policy
 import logging
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -84,6 +85,9 @@ async def poll_feeds(rt: Runtime, force: bool = False) -> list[PollOutcome]:
     # Leases this runtime still holds from a cycle that broke off (its store connection lost
     # before it could give them back) are stale: no poll of ours is running between cycles.
     feeds.release_leases(rt.store, owner)
+    # Alerts another daemon sharing the store left owed when it died (its restart queues them
+    # too); our own are queued right after each analysis.
+    queue_owed_alerts(rt)
     try:
         if force:
             lease(1 << 30)  # every enabled feed once, leased up front: force ignores the schedule
@@ -144,6 +148,7 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState, pages: PageBudget | None
                       rng=rt.rng, jitter=rt.config.polling.jitter)
     success = feeds.PollSuccess(feed.id, now, when, result.etag, result.last_modified, result.hints.moved_to, ttl)
     new_ids: list[int] = []
+    texts: dict[int, tuple[str, str]] = {}
     quiet = 0
     if parsed is not None:
         # The validators go in the transaction that records the entries: a crash before it
@@ -152,7 +157,7 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState, pages: PageBudget | None
                                        first_poll=feed.first_polled is None,
                                        backfill_hours=rt.config.polling.backfill_hours, may_mention=may_mention,
                                        then=success.write_in)
-        new_ids, quiet = recorded.to_analyse, len(recorded.quiet)
+        new_ids, quiet, texts = recorded.to_analyse, len(recorded.quiet), recorded.texts
         if recorded.backlog:  # said once, at the first poll: otherwise they wait unseen
             log.info("feed %s: %s kept as backlog, published before the %s-hour backfill window "
                      "(`monitor backfill --hours N` adds them to the next digest)", feed.url,
@@ -162,8 +167,9 @@ async def poll_feed(rt: Runtime, feed: feeds.FeedState, pages: PageBudget | None
     else:
         feeds.save_success(rt.store, success)
     if cfg is not None and cfg.full_text is not False:
-        await _fetch_full_texts(rt, new_ids, cfg, pages or PageBudget())
-    await analyze_articles(rt, new_ids, ready)
+        for article_id in await _fetch_full_texts(rt, new_ids, cfg, pages or PageBudget()):
+            texts.pop(article_id, None)  # the page replaced the feed's text: read it back
+    await analyze_articles(rt, new_ids, ready, texts)
     status = "not-modified" if parsed is None else "new"
     log.info("feed %s: %s, %d new or updated", feed.url, status, len(new_ids) + quiet)
     return PollOutcome(feed.url, status, len(new_ids) + quiet)
@@ -202,14 +208,18 @@ def _failed(rt: Runtime, feed: feeds.FeedState, interval: float, error: str, hin
     feeds.record_failure(rt.store, feed.id, now=now, next_check=when, error=error, disable=hints.gone)
 
 
-async def _fetch_full_texts(rt: Runtime, article_ids: list[int], cfg: FeedConfig, pages: PageBudget) -> None:
-    """Replace feed summaries with the page's main text; the feed's text stays on any failure."""
+async def _fetch_full_texts(rt: Runtime, article_ids: list[int], cfg: FeedConfig, pages: PageBudget) -> list[int]:
+    """Replace feed summaries with the page's main text; the feed's text stays on any failure.
+    Returns the articles whose text was replaced."""
+    replaced = []
     for article_id in article_ids:
         story = articles.load_story(rt.store, article_id)
         if story.url and wants_page(cfg.full_text, story.text, story.url, pages):
             text = await fetch_full_text(rt.fetcher, story.url, site_headers=cfg.headers, site=cfg.url)
             if text and len(text) > len(story.text):
                 articles.set_text(rt.store, article_id, text)
+                replaced.append(article_id)
+    return replaced
 
 
 async def rescan(rt: Runtime, entity_ids: set[str]) -> int:
@@ -250,8 +260,8 @@ async def backfill(rt: Runtime, hours: float, feed_ids: list[int] | None = None)
     # leaves them backlog, so a second backfill picks them up again.
     articles.mark_earlier_coverage(rt.store, ids, now)
     texts = articles.article_texts(rt.store, ids)
-    results = [(i, _rank_by_novelty(rt, i, a)) for i, a in await _analyze(rt, texts)]
-    articles.save_analyses(rt.store, results, normalise_claim_text)
+    results = await _analyze(rt, texts)
+    articles.save_analyses(rt.store, results, normalise_claim_text, rerank=_novel_first(rt))
     threshold = rt.config.nlp.relevance_threshold
     relevant = sum(1 for _, a in results if articles.relevant_entities(a.salience, threshold))
     return BackfillOutcome(len(results), relevant)
@@ -273,35 +283,39 @@ async def _analyze(rt: Runtime, texts: list[tuple[int, str, str]]) -> list[tuple
         rt.nlp_pool, lambda: [(i, analyze_text(rt, title, text)) for i, title, text in texts])
 
 
-def _rank_by_novelty(rt: Runtime, article_id: int, analysis: Analysis) -> Analysis:
+def _novel_first(rt: Runtime) -> articles.Rerank:
     """A quote other outlets already carried is not news: novel claims become the key ones."""
-    if not analysis.claims:
-        return analysis
-    seen = articles.published_elsewhere(rt.store, (normalise_claim_text(c.text) for c in analysis.claims),
-                                        article_id)
-    if not seen:
-        return analysis
-    key = rank_key_claims(analysis.claims, analysis.salience, rt.config.nlp.key_claims, seen)
-    return replace(analysis, key_claims=key)
+    def rerank(analysis: Analysis, seen: set[str]) -> Analysis:
+        key = rank_key_claims(analysis.claims, analysis.salience, rt.config.nlp.key_claims, seen)
+        return replace(analysis, key_claims=key)
+    return rerank
 
 
-async def analyze_articles(rt: Runtime, article_ids: list[int], ready: Ready | None = None) -> None:
+async def analyze_articles(rt: Runtime, article_ids: list[int], ready: Ready | None = None,
+                           known: Mapping[int, tuple[str, str]] | None = None) -> None:
     """Analyse off the event loop, store a feed's results and the alerts they owe in one
     transaction, then queue those alerts.
 
     `ready`: analyses the parse worker already made, by (title, text); only articles whose
-    stored title and text they were made from use them.
+    stored title and text they were made from use them. `known`: (title, text) as just stored,
+    by article id (no read back); the others are read from the store.
     """
     if not article_ids:
         return
-    texts = articles.article_texts(rt.store, article_ids)
+    known = known or {}
+    unknown = [i for i in article_ids if i not in known]
+    stored = {i: (title, text) for i, title, text in articles.article_texts(rt.store, unknown)} if unknown else {}
+    texts = [(i, *(known.get(i) or stored[i])) for i in article_ids]
     ready = ready or {}
     todo = [(i, title, text) for i, title, text in texts if (title, text) not in ready]
     done = dict(await _analyze(rt, todo)) if todo else {}
     done.update((i, ready[(title, text)]) for i, title, text in texts if (title, text) in ready)
-    results = [(i, _rank_by_novelty(rt, i, done[i])) for i, _, _ in texts]
-    articles.save_analyses(rt.store, results, normalise_claim_text, alerts=_alert_rule(rt), now=rt.clock())
-    queue_owed_alerts(rt)
+    results = [(i, done[i]) for i, _, _ in texts]
+    owed = _alert_rule(rt)
+    newly = articles.save_analyses(rt.store, results, normalise_claim_text, alerts=owed, now=rt.clock(),
+                                   rerank=_novel_first(rt))
+    if any(owed(analysis, newly[i]) for i, analysis in results):  # else no read for alerts owed
+        queue_owed_alerts(rt)
 
 
 def _alert_rule(rt: Runtime) -> articles.AlertRule:

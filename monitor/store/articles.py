@@ -32,6 +32,7 @@ class Recorded:
     to_analyse: list[int]  # new or changed articles, in feed order
     quiet: list[int]  # new articles stored as analysed already: they cannot name a tracked actor
     backlog: list[int] = field(default_factory=list)  # new, older than a first poll's backfill window
+    texts: dict[int, tuple[str, str]] = field(default_factory=dict)  # to_analyse's (title, text) as stored
 
 
 Decide = Callable[[KnownArticles], Sequence[EntryDecision]]
@@ -45,6 +46,7 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
     todo: list[int] = []
     quiet: list[int] = []
     backlog: list[int] = []
+    texts: dict[int, tuple[str, str]] = {}
     sources: list[tuple[int, int, str | None, float | None]] = []
     all_keys = [entry_keys(entry) for entry in entries]
     # Scoped to the entries' keys: another daemon recording other articles runs beside this
@@ -74,19 +76,21 @@ def record_entries(store: Store, feed_id: int, entries: Sequence[Entry], *, now:
                     quiet.append(article_id)
                 elif decision.status == PENDING:
                     todo.append(article_id)
+                    texts[article_id] = (entry.title, entry.text)
                 elif decision.status == BACKLOG:
                     backlog.append(article_id)
             else:
                 article_id = created.get(decision.article or 0, decision.article or 0)
                 _update(db, article_id, entry, keys, decision, now)
-                if decision.status == PENDING:
+                if decision.status == PENDING:  # _update wrote the entry's title and text
                     todo.append(article_id)
+                    texts[article_id] = (entry.title, entry.text)
             sources.append((article_id, feed_id, entry.url, ts(now)))
         later_many(db, "INSERT OR IGNORE INTO article_sources (article_id, feed_id, link, seen_at) "
                    "VALUES (?, ?, ?, ?)", sources)
         if then is not None:
             then(db)
-    return Recorded(todo, quiet, backlog)
+    return Recorded(todo, quiet, backlog, texts)
 
 
 _KEY_COLUMNS = ("guid_key", "url_key", "fp_key")
@@ -187,41 +191,75 @@ def save_analysis(store: Store, article_id: int, analysis: Analysis, norm: Norma
 
 # Which entities of a freshly stored analysis are owed an alert, given those newly in the article.
 AlertRule = Callable[[Analysis, set[str]], Sequence[str]]
+# An analysis ranked again given the normalised claim texts other articles already carry.
+Rerank = Callable[[Analysis, set[str]], Analysis]
 
 
 def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]],
                   norm: Normaliser = str.casefold, *, alerts: AlertRule | None = None,
-                  now: datetime | None = None) -> dict[int, set[str]]:
+                  now: datetime | None = None, rerank: Rerank | None = None) -> dict[int, set[str]]:
     """save_analysis for many articles in one transaction (one commit per feed, not per article).
 
     `norm` gives each claim the normalised text by which other outlets' copies are recognised.
-    `alerts` decides, in the same transaction, which alerts the results owe: a crash after the
-    commit leaves them owed (queued on restart), never forgotten.
+    `rerank`, given the claims another article already carries, ranks an analysis again before
+    it is stored (news first). `alerts` decides, in the same transaction, which alerts the
+    results owe: a crash after the commit leaves them owed (queued on restart), never forgotten.
     """
     # Scoped to these articles: another daemon saving other articles' analyses runs beside it.
     with store.transaction(keys=[f"article:{article_id}" for article_id, _ in results]) as db:
         if len({article_id for article_id, _ in results}) != len(results):
+            if rerank is not None:
+                results = [(i, _reranked(a, published_elsewhere(store, (norm(c.text) for c in a.claims), i),
+                                         rerank)) for i, a in results]
             newly = {article_id: _save_one(db, article_id, analysis, norm) for article_id, analysis in results}
         else:
-            newly = _save_many(db, results, norm)
+            before, seen = _before_and_seen(db, results, norm if rerank is not None else None)
+            if rerank is not None:
+                results = [(i, _reranked(a, seen.get(i, set()), rerank)) for i, a in results]
+            newly = _save_many(db, results, norm, before)
         if alerts is not None and now is not None:
             owe_alerts(db, [(article_id, entity) for article_id, analysis in results
                             for entity in alerts(analysis, newly[article_id])], now)
         return newly
 
 
-def _save_many(db: Connection, results: Sequence[tuple[int, Analysis]],
-               norm: Normaliser) -> dict[int, set[str]]:
-    """_save_one for distinct articles, a handful of statements for the lot instead of six each."""
-    ids = [(article_id,) for article_id, _ in results]
+def _reranked(analysis: Analysis, seen: set[str], rerank: Rerank) -> Analysis:
+    return rerank(analysis, seen) if seen else analysis
+
+
+_PROBE = "SELECT 'p', ?, ? WHERE EXISTS (SELECT 1 FROM claims WHERE norm = ? AND article_id != ?)"
+
+
+def _before_and_seen(db: Connection, results: Sequence[tuple[int, Analysis]], norm: Normaliser | None,
+                     ) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """Each article's entities as stored, and (with `norm`) which of its claims' normalised texts
+    another article already carries: one statement for a feed's articles (a statement is a round
+    trip on PostgreSQL). A probe per text stops at the first copy (EXISTS): a widely quoted
+    sentence can have thousands of rows."""
+    ids = [article_id for article_id, _ in results]
+    probes = [(article_id, n) for article_id, a in results if norm is not None
+              for n in sorted({norm(c.text) for c in a.claims})]
     before: dict[int, set[str]] = {}
+    seen: dict[int, set[str]] = {}
+    for step in range(max(-(-len(ids) // 500), -(-len(probes) // 100))):
+        chunk, tried = ids[step * 500:(step + 1) * 500], probes[step * 100:(step + 1) * 100]
+        parts = [f"SELECT 'e', id, entities FROM articles WHERE id IN ({','.join('?' * len(chunk))})"] if chunk else []
+        parts += [_PROBE] * len(tried)
+        args = [*chunk, *(v for article_id, n in tried for v in (article_id, n, n, article_id))]
+        for kind, article_id, value in db.execute(" UNION ALL ".join(parts), args):
+            if kind == "e":
+                before[article_id] = set(json.loads(value))
+            else:
+                seen.setdefault(article_id, set()).add(value)
+    return before, seen
+
+
+def _save_many(db: Connection, results: Sequence[tuple[int, Analysis]], norm: Normaliser,
+               before: dict[int, set[str]]) -> dict[int, set[str]]:
+    """_save_one for distinct articles, a handful of statements for the lot instead of six each."""
+    ids = [article_id for article_id, _ in results]
     for start in range(0, len(ids), 500):
-        chunk = [i for (i,) in ids[start:start + 500]]
-        marks = ",".join("?" * len(chunk))
-        for r in db.execute(f"SELECT id, entities FROM articles WHERE id IN ({marks})", chunk):
-            before[r["id"]] = set(json.loads(r["entities"]))
-    for start in range(0, len(ids), 500):
-        chunk = [i for (i,) in ids[start:start + 500]]
+        chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
         later(db, f"DELETE FROM mentions WHERE article_id IN ({marks})", chunk)
         later(db, f"DELETE FROM claims WHERE article_id IN ({marks})", chunk)
@@ -246,16 +284,12 @@ def _save_many(db: Connection, results: Sequence[tuple[int, Analysis]],
 
 def published_elsewhere(store: Store, norms: Iterable[str], article_id: int) -> set[str]:
     """Which of these normalised claim texts another article already carries."""
-    # One indexed probe per text that stops at the first copy (EXISTS): a widely quoted sentence
-    # can have thousands of rows, and collecting them all (SELECT DISTINCT … IN) grew with the
-    # database. The probes go as one statement: a statement is a round trip on PostgreSQL.
     wanted = sorted(set(norms))
     found: set[str] = set()
     for start in range(0, len(wanted), 100):
         chunk = wanted[start:start + 100]
-        query = " UNION ALL ".join(["SELECT ? WHERE EXISTS (SELECT 1 FROM claims WHERE norm = ? AND article_id != ?)"]
-                                   * len(chunk))
-        found.update(r[0] for r in store.db.execute(query, [v for n in chunk for v in (n, n, article_id)]))
+        query = " UNION ALL ".join([_PROBE] * len(chunk))
+        found.update(r[2] for r in store.db.execute(query, [v for n in chunk for v in (article_id, n, n, article_id)]))
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,8 +14,8 @@ import pytest
 from monitor.config.types import FeedConfig
 from monitor.errors import StateError
 from monitor.ingest.politeness import clock_went_back_after
-from monitor.models import Analysis, Entry, Mention, OutgoingMessage
-from monitor.service.entries import upsert_entries
+from monitor.models import Analysis, Claim, Entry, Mention, OutgoingMessage
+from monitor.service.entries import record_feed_entries, upsert_entries
 from monitor.store import articles, feeds, outbox
 from monitor.store.db import Store
 from monitor.store.schema import MIGRATIONS
@@ -101,6 +102,49 @@ def test_updated_text_is_analysed_again_and_only_new_actors_count(store: Store) 
                                    first_poll=False, backfill_hours=24) == [aid]
     both = Analysis(("elon_musk", "openai"), (musk, Mention("openai", "OpenAI", 5, 11)), ())
     assert articles.save_analysis(store, aid, both) == {"openai"}
+
+
+def quote(text: str, speaker: str = "sam_altman") -> Claim:
+    return Claim("quote", speaker, text, 0, len(text), text, 1.0)
+
+
+def test_a_quote_another_article_carries_is_handed_to_rerank_with_the_save(store: Store) -> None:
+    fid = ids(store)["A"]
+    first, second = upsert_entries(store, fid, [entry("guid:r1"), entry("guid:r2")], now=NOW, first_poll=False,
+                                   backfill_hours=24)
+    old, new = quote("Il Futuro è aperto"), quote("Apriremo a Milano")
+    articles.save_analyses(store, [(first, Analysis(("sam_altman",), (), (old,), {}, (old,)))])
+    asked: list[set[str]] = []
+
+    def rerank(analysis: Analysis, seen: set[str]) -> Analysis:
+        asked.append(seen)
+        return replace(analysis, key_claims=tuple(c for c in analysis.claims if c.text.casefold() not in seen))
+
+    # Saved again as well: its own copy of the quote does not count as published elsewhere.
+    articles.save_analyses(store, [(first, Analysis(("sam_altman",), (), (old,), {}, (old,))),
+                                   (second, Analysis(("sam_altman",), (), (old, new), {}, (old, new)))],
+                           rerank=rerank)
+    assert asked == [{"il futuro è aperto"}]
+    assert [c.text for c in articles.load_story(store, second).key_claims] == ["Apriremo a Milano"]
+    assert [c.text for c in articles.load_story(store, first).key_claims] == ["Il Futuro è aperto"]
+
+
+def test_a_feeds_success_is_written_with_its_entries_or_not_at_all(store: Store) -> None:
+    fid = ids(store)["A"]
+    success = feeds.PollSuccess(fid, NOW, NOW + timedelta(minutes=15), '"v2"', None)
+
+    def broken(db: object) -> None:
+        success.write_in(db)  # type: ignore[arg-type]
+        raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError):
+        record_feed_entries(store, fid, [entry("guid:t")], now=NOW, first_poll=False, backfill_hours=24, then=broken)
+    assert store.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 0
+    assert next(f for f in feeds.active_feeds(store) if f.id == fid).etag is None
+    recorded = record_feed_entries(store, fid, [entry("guid:t", title="T", text="Corpo")], now=NOW,
+                                   first_poll=False, backfill_hours=24, then=success.write_in)
+    assert recorded.texts == {recorded.to_analyse[0]: ("T", "Corpo")}
+    assert next(f for f in feeds.active_feeds(store) if f.id == fid).etag == '"v2"'
 
 
 def test_pruned_articles_never_return(store: Store) -> None:
