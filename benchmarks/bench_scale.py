@@ -122,7 +122,9 @@ async def _daemon(config_path: Path, sync: Path, ident: int, timeout: float) -> 
             if profile:
                 import cProfile
 
-                prof = cProfile.Profile()
+                # BENCH_PROFILE_CPU=1: the event loop thread's CPU time, not wall time (waits vanish)
+                cpu_only = bool(os.environ.get("BENCH_PROFILE_CPU"))
+                prof = cProfile.Profile(time.thread_time) if cpu_only else cProfile.Profile()
                 prof.enable()
             outcomes = await pipeline.poll_feeds(rt)
             if profile:

@@ -138,7 +138,7 @@ class PgConnection:
         self._conn = conn
         # A backslash in a string literal is a plain character (the default since PostgreSQL
         # 9.1): doubling the quotes is then the whole escaping (_literal).
-        self._plain_strings = conn.info.parameter_status("standard_conforming_strings") == b"on"
+        self._plain_strings = conn.info.parameter_status("standard_conforming_strings") == "on"
         return conn
 
     @property
