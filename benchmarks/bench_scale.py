@@ -146,6 +146,28 @@ async def _daemon(config_path: Path, sync: Path, ident: int, timeout: float) -> 
         await rt.aclose()
 
 
+# --- what two busy processes get out of this machine ------------------------------------------
+
+_SPIN = "import time\nt = time.process_time()\nn = 0\nwhile time.process_time() - t < {seconds}:\n" \
+        "    n += sum(range(1000))\nprint(n)"
+
+
+def parallel_capacity(seconds: float = 2.0) -> float:
+    """How much more work two CPU-bound processes do at once than one alone, in the same wall
+    time: 2.0 on two idle cores of their own, less where the cores are shared. Any two-daemon
+    speed-up measured here is bounded by it (the daemons, PostgreSQL and the feed servers all
+    share these cores)."""
+    def spin(count: int) -> float:
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN.format(seconds=seconds)], stdout=subprocess.PIPE,
+                                  text=True) for _ in range(count)]
+        work = sum(int(p.communicate(timeout=60 * seconds)[0]) for p in procs)
+        return work / (time.perf_counter() - t0)
+
+    alone = spin(1)
+    return spin(2) / alone
+
+
 # --- fresh stores: SQLite needs nothing, PostgreSQL a database per party --------------------
 
 class PgDatabases:
@@ -427,6 +449,9 @@ def report(results: list[dict[str, Any]], failed: dict[str, str], args: argparse
         "",
         f"Machine: {info['cores']} cores, {info['mem_gib']:.1f} GiB, {info['cpu'] or 'cpu unknown'}, "
         f"Python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        f"Two CPU-bound processes at once did {info['capacity']:.2f}× the work of one alone (2.00 = two free "
+        "cores): an upper bound on any two-daemon speed-up here, before PostgreSQL and the feed servers "
+        "take their share of the same cores.",
         f"Feeds: {served['bytes'] / 1e6:.1f} MB in total, {served['actor_items']} items naming a tracked actor; "
         f"{args.feeds} loopback hosts served by {args.servers} processes; per daemon concurrency "
         f"{args.concurrency}, parse_workers {args.parse_workers}"
@@ -528,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.perf_counter()
     info, versions = machine(), _versions()
+    info["capacity"] = parallel_capacity()
     spec = FeedSpec(items=args.items, item_kb=args.item_kb, actor_share=args.actor_share, seed=1, now=fixed_now())
     pg = _open_pg(args)
     results: list[dict[str, Any]] = []
