@@ -173,6 +173,13 @@ class Store:
         except sqlite3.OperationalError as exc:
             raise StateError(_explain(self.path, exc)) from None
 
+    def write_returning(self, sql: str, params: tuple[object, ...]) -> list[Any]:
+        """write() for a statement with RETURNING: the rows it returns."""
+        try:
+            return list(self.db.execute(sql, params).fetchall())
+        except sqlite3.OperationalError as exc:
+            raise StateError(_explain(self.path, exc)) from None
+
     def schema_version(self) -> int:
         if self.backend == "postgresql":
             return int(self.db.execute("SELECT version FROM monitor_schema").fetchone()[0])

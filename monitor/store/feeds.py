@@ -87,19 +87,13 @@ def lease_due(store: Store, owner: str, now: datetime, *, horizon: datetime, lim
     free = _FREE.format(dead=f" OR leased_by IN ({','.join('?' * len(dead))})" if dead else "")
     due, due_args = ("1 = 1", []) if force else (_DUE, [ts(now), ts(horizon)])
     lock = " FOR UPDATE SKIP LOCKED" if store.backend == "postgresql" else ""
-    select = (f"SELECT id FROM feeds WHERE active = 1 AND disabled_reason IS NULL AND {due} AND {free} "
-              f"ORDER BY COALESCE(next_check_at, 0), id LIMIT ?{lock}")
-    args = [*due_args, ts(now), ts(now + hold + timedelta(hours=1)), *dead, limit]
-    with store.transaction(serial=store.backend == "sqlite") as db:
-        ids = [r[0] for r in db.execute(select, args)]
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        db.execute(f"UPDATE feeds SET leased_by = ?, leased_until = ? WHERE id IN ({marks})",
-                   (owner, ts(now + hold), *ids))
-        rows = db.execute(f"SELECT * FROM feeds WHERE id IN ({marks}) ORDER BY COALESCE(next_check_at, 0), id",
-                          ids).fetchall()
-    return [_state(r) for r in rows]
+    # One statement picks and leases the feeds (atomic on its own, no transaction round trips).
+    rows = store.write_returning(
+        "UPDATE feeds SET leased_by = ?, leased_until = ? WHERE id IN ("
+        f"SELECT id FROM feeds WHERE active = 1 AND disabled_reason IS NULL AND {due} AND {free} "
+        f"ORDER BY COALESCE(next_check_at, 0), id LIMIT ?{lock}) RETURNING *",
+        (owner, ts(now + hold), *due_args, ts(now), ts(now + hold + timedelta(hours=1)), *dead, limit))
+    return [_state(r) for r in sorted(rows, key=lambda r: (r["next_check_at"] or 0, r["id"]))]
 
 
 def release_leases(store: Store, owner: str) -> None:
