@@ -1,23 +1,29 @@
-"""`monitor check --smtp --feeds`: log in to the SMTP server and fetch each feed once.
+"""`monitor check --smtp --feeds --store`: log in to the SMTP server, fetch each feed once, reach
+the state store.
 
-One line per check, `smtp`/`feed`, `ok`/`FAIL`, what was checked and why it failed; the exit
+One line per check, `smtp`/`feed`/`store`, `ok`/`FAIL`, what was checked and why it failed; the exit
 status is 1 when anything failed. The password is never printed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 
 from monitor.config.types import Config, FeedConfig
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StateError
 from monitor.models import plural
 
 CERT_HINT = ("the server's certificate is not trusted; for a private CA point SSL_CERT_FILE at its "
              "PEM file")
 
 
-async def run_checks(config: Config, *, smtp: bool, feeds: bool, channels: bool = False) -> int:
+async def run_checks(config: Config, *, smtp: bool, feeds: bool, channels: bool = False,
+                     store: bool = False) -> int:
     failures = 0
+    if store:
+        failures += _check_store(config)
     if channels:
         from monitor.cli.channels import check_channels
 
@@ -28,6 +34,45 @@ async def run_checks(config: Config, *, smtp: bool, feeds: bool, channels: bool 
         failures += await _check_feeds(config)
     print("all checks passed" if not failures else f"{plural(failures, 'check', 'checks')} failed")
     return 0 if not failures else 1
+
+
+def _check_store(config: Config) -> int:
+    """Reach the store and read its schema version; nothing is created, migrated or written."""
+    try:
+        found = _store_version(config)
+    except MonitorError as exc:
+        print(f"store FAIL {exc}")
+        return 1
+    print(f"store ok   {found}")
+    return 0
+
+
+def _store_version(config: Config) -> str:
+    if config.store.backend == "postgresql":
+        import psycopg
+
+        from monitor.store.pg import PgConnection, safe_url
+
+        where = f"PostgreSQL {safe_url(config.store.url)}"
+        pg = PgConnection(config.store.url, config.store.password())  # a StateError names the URL
+        try:
+            row = pg.execute("SELECT version FROM monitor_schema").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return f"{where} (logged in; no tables yet: the first start creates them)"
+        except psycopg.Error as exc:
+            raise StateError(f"{where}: {str(exc).strip().splitlines()[0]}") from None
+        finally:
+            pg.close()
+        return f"{where} (logged in, schema version {row[0] if row else '?'})"
+    path = config.database
+    if not path.exists():
+        return f"SQLite {path} (not created yet: the first start creates it)"
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise StateError(f"SQLite {path}: {exc}") from None
+    return f"SQLite {path} (schema version {version})"
 
 
 def _reason(error: str, *prefixes: str) -> str:

@@ -122,10 +122,10 @@ def cmd_check(args: argparse.Namespace) -> int | object:
     if (missing := config.smtp.missing_password()) is not None:
         # Only a warning: the variable may be set in the service's environment, not this shell's.
         print(f"warning: {missing}")
-    if args.smtp or args.feeds or args.channels:
+    if args.smtp or args.feeds or args.channels or args.store:
         from monitor.cli.checks import run_checks
 
-        return run_checks(config, smtp=args.smtp, feeds=args.feeds, channels=args.channels)
+        return run_checks(config, smtp=args.smtp, feeds=args.feeds, channels=args.channels, store=args.store)
     return 0
 
 

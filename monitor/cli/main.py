@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smtp", action="store_true", help="also log in to the SMTP server")
     p.add_argument("--feeds", action="store_true", help="also fetch every feed once")
     p.add_argument("--channels", action="store_true", help="also check each channel's URL (nothing is posted)")
+    p.add_argument("--store", action="store_true",
+                   help="also reach the state store (PostgreSQL: log in) and read its schema version; nothing is written")
     p = sub.add_parser("analyze", help="print tracked actors, mentions and claims found in files")
     p.add_argument("--config", "-c", type=Path, default=None,
                    help="main config whose entities to use (default: the built-in example entities)")
