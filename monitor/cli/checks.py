@@ -51,7 +51,7 @@ def _store_version(config: Config) -> str:
     if config.store.backend == "postgresql":
         import psycopg
 
-        from monitor.store.pg import PgConnection, safe_url
+        from monitor.store.pg import PgConnection, first_line, safe_url
 
         where = f"PostgreSQL {safe_url(config.store.url)}"
         pg = PgConnection(config.store.url, config.store.password())  # a StateError names the URL
@@ -60,7 +60,7 @@ def _store_version(config: Config) -> str:
         except psycopg.errors.UndefinedTable:
             return f"{where} (logged in; no tables yet: the first start creates them)"
         except psycopg.Error as exc:
-            raise StateError(f"{where}: {str(exc).strip().splitlines()[0]}") from None
+            raise StateError(f"{where}: {first_line(exc)}") from None
         finally:
             pg.close()
         return f"{where} (logged in, schema version {row[0] if row else '?'})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -207,15 +207,13 @@ def save_analyses(store: Store, results: Sequence[tuple[int, Analysis]],
     """
     # Scoped to these articles: another daemon saving other articles' analyses runs beside it.
     with store.transaction(keys=[f"article:{article_id}" for article_id, _ in results]) as db:
+        before, seen = _before_and_seen(db, results, norm if rerank is not None else None)
+        if rerank is not None:
+            results = [(i, _reranked(a, seen.get(i, set()), rerank)) for i, a in results]
         if len({article_id for article_id, _ in results}) != len(results):
-            if rerank is not None:
-                results = [(i, _reranked(a, published_elsewhere(store, (norm(c.text) for c in a.claims), i),
-                                         rerank)) for i, a in results]
+            # The same article twice: saved in order, each save seeing the one before it.
             newly = {article_id: _save_one(db, article_id, analysis, norm) for article_id, analysis in results}
         else:
-            before, seen = _before_and_seen(db, results, norm if rerank is not None else None)
-            if rerank is not None:
-                results = [(i, _reranked(a, seen.get(i, set()), rerank)) for i, a in results]
             newly = _save_many(db, results, norm, before)
         if alerts is not None and now is not None:
             owe_alerts(db, [(article_id, entity) for article_id, analysis in results
@@ -280,17 +278,6 @@ def _save_many(db: Connection, results: Sequence[tuple[int, Analysis]], norm: No
                [(ANALYZED, json.dumps(list(a.entities)), json.dumps(a.salience), article_id)
                 for article_id, a in results])
     return {article_id: set(a.entities) - before.get(article_id, set()) for article_id, a in results}
-
-
-def published_elsewhere(store: Store, norms: Iterable[str], article_id: int) -> set[str]:
-    """Which of these normalised claim texts another article already carries."""
-    wanted = sorted(set(norms))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 100):
-        chunk = wanted[start:start + 100]
-        query = " UNION ALL ".join([_PROBE] * len(chunk))
-        found.update(r[2] for r in store.db.execute(query, [v for n in chunk for v in (article_id, n, n, article_id)]))
-    return found
 
 
 def _save_one(db: Connection, article_id: int, analysis: Analysis, norm: Normaliser) -> set[str]:

@@ -166,17 +166,12 @@ class Store:
             pg.rollback()
             raise
 
-    def write(self, sql: str, params: tuple[object, ...]) -> None:
-        """One statement, atomic on its own (no BEGIN/COMMIT round trip); errors as in transaction()."""
+    def write(self, sql: str, params: tuple[object, ...], *, returning: bool = False) -> list[Any]:
+        """One statement, atomic on its own (no BEGIN/COMMIT round trip); errors as in transaction().
+        With `returning` (a statement with RETURNING), the rows it returns."""
         try:
-            self.db.execute(sql, params)
-        except sqlite3.OperationalError as exc:
-            raise StateError(_explain(self.path, exc)) from None
-
-    def write_returning(self, sql: str, params: tuple[object, ...]) -> list[Any]:
-        """write() for a statement with RETURNING: the rows it returns."""
-        try:
-            return list(self.db.execute(sql, params).fetchall())
+            cursor = self.db.execute(sql, params)
+            return list(cursor.fetchall()) if returning else []
         except sqlite3.OperationalError as exc:
             raise StateError(_explain(self.path, exc)) from None
 

@@ -88,11 +88,12 @@ def lease_due(store: Store, owner: str, now: datetime, *, horizon: datetime, lim
     due, due_args = ("1 = 1", []) if force else (_DUE, [ts(now), ts(horizon)])
     lock = " FOR UPDATE SKIP LOCKED" if store.backend == "postgresql" else ""
     # One statement picks and leases the feeds (atomic on its own, no transaction round trips).
-    rows = store.write_returning(
+    rows = store.write(
         "UPDATE feeds SET leased_by = ?, leased_until = ? WHERE id IN ("
         f"SELECT id FROM feeds WHERE active = 1 AND disabled_reason IS NULL AND {due} AND {free} "
         f"ORDER BY COALESCE(next_check_at, 0), id LIMIT ?{lock}) RETURNING *",
-        (owner, ts(now + hold), *due_args, ts(now), ts(now + hold + timedelta(hours=1)), *dead, limit))
+        (owner, ts(now + hold), *due_args, ts(now), ts(now + hold + timedelta(hours=1)), *dead, limit),
+        returning=True)
     return [_state(r) for r in sorted(rows, key=lambda r: (r["next_check_at"] or 0, r["id"]))]
 
 

@@ -133,7 +133,7 @@ class PgConnection:
                                    application_name="monitor")
         except psycopg.Error as exc:
             raise StateError(f"cannot connect to the PostgreSQL store {safe_url(self.url)}: "
-                             f"{_first_line(exc)}. Check store.url, the password (store.password_env / "
+                             f"{first_line(exc)}. Check store.url, the password (store.password_env / "
                              "store.password_file) and that the server accepts connections.") from None
         self._conn = conn
         # A backslash in a string literal is a plain character (the default since PostgreSQL
@@ -201,14 +201,11 @@ class PgConnection:
             return "true" if value else "false"
         if kind is bytes and self._plain_strings:
             return f"'\\x{value.hex()}'::bytea"
-        return self._mogrify("%s", (value,))
-
-    def _mogrify(self, sql: str, values: tuple[Any, ...]) -> str:
         if self._mogrifier is None or self._mogrifier.connection is not self.conn:
             import psycopg
 
             self._mogrifier = psycopg.ClientCursor(self.conn)
-        return self._mogrifier.mogrify(sql, values)
+        return self._mogrifier.mogrify("%s", (value,))
 
     def execute(self, sql: str, params: Sequence[Any] | None = ()) -> psycopg.ClientCursor[Any]:
         text = "; ".join([*self._pending, self._render(sql, tuple(params or ()))])
@@ -230,7 +227,7 @@ class PgConnection:
             if self._conn is not None and self._conn.closed or _connection_lost(exc):
                 self.drop()
                 raise StateError(f"lost the connection to the PostgreSQL store {safe_url(self.url)} "
-                                 f"({_first_line(exc)}); the work is retried after reconnecting") from None
+                                 f"({first_line(exc)}); the work is retried after reconnecting") from None
             raise
 
     def drop(self) -> None:
@@ -305,5 +302,5 @@ def _connection_lost(exc: Exception) -> bool:
     return any(s in text for s in ("connection", "shutting down", "consuming input failed"))
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
